@@ -1,0 +1,29 @@
+// adam.cpp — Adam: one pass over weights, gradients and both moments.
+#include "adam.h"
+
+#include <cmath>
+
+#include "thread_pool.h"
+
+void adam_update(float* params, float* m, float* v, const float* grads, int64_t n, int64_t step,
+                 const AdamConfig& c, ThreadPool& pool) {
+    // Bias correction: m and v start at zero, so early on they underestimate
+    // the moments by the factors 1 - beta^t. Dividing by those factors gives
+    // m̂ = m / (1 - beta1^t) and v̂ = v / (1 - beta2^t), folded into two scalars
+    // here (the same arithmetic as PyTorch's Adam).
+    const double t = static_cast<double>(step);
+    const float step_size = static_cast<float>(c.lr / (1.0 - std::pow(c.beta1, t)));
+    const float inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(1.0 - std::pow(c.beta2, t)));
+    const float b1 = static_cast<float>(c.beta1), one_minus_b1 = static_cast<float>(1.0 - c.beta1);
+    const float b2 = static_cast<float>(c.beta2), one_minus_b2 = static_cast<float>(1.0 - c.beta2);
+    const float eps = static_cast<float>(c.eps);
+    pool.parallel_for(n, 32768, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) {
+            const float g = grads[i];
+            m[i] = b1 * m[i] + one_minus_b1 * g;        // first moment
+            v[i] = b2 * v[i] + one_minus_b2 * g * g;    // second moment
+            // w -= lr * m̂ / (sqrt(v̂) + eps)
+            params[i] -= step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
+        }
+    });
+}

@@ -1,0 +1,22 @@
+// adam.h — the Adam optimizer (Kingma & Ba, 2015) as one fused pass.
+// Leaves out: weight decay, AMSGrad, learning-rate schedules.
+#pragma once
+
+#include <cstdint>
+
+class ThreadPool;
+
+// Hyperparameters in double, like the Python floats of other frameworks: each
+// float constant of the update (beta, 1 - beta, ...) is then rounded once.
+struct AdamConfig {
+    double lr = 1e-4;     // learning rate
+    double beta1 = 0.9;   // decay of the first moment (mean of gradients)
+    double beta2 = 0.999; // decay of the second moment (mean of squared gradients)
+    double eps = 1e-7;    // added to sqrt(v̂), outside the square root
+};
+
+// One update of n parameters. step is 1 for the first update (it sets the
+// bias correction). params, m and v (n floats each) are updated in place;
+// grads (n floats) is read. Parallel over chunks of parameters.
+void adam_update(float* params, float* m, float* v, const float* grads, int64_t n, int64_t step,
+                 const AdamConfig& config, ThreadPool& pool);

@@ -1,0 +1,47 @@
+// checkpoint.h — saving and loading a trained model (and, for --resume, the
+// optimizer state) in a documented little-endian binary format. README.md
+// ("Checkpoint format") describes it byte by byte, so other tools can write
+// checkpoints that predict and train --init accept.
+//
+// Leaves out: endianness conversion on big-endian hosts (the format is
+// little-endian and so are x86-64 and AArch64).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model.h"
+
+constexpr char kCheckpointMagic[8] = {'A', 'L', 'E', 'X', 'N', 'E', 'T', 'C'};
+constexpr uint32_t kCheckpointVersion = 1;
+
+// Everything --resume needs besides the weights.
+struct TrainingState {
+    int64_t step = 0;          // optimizer steps taken so far (Adam's t)
+    uint64_t seed = 7;         // the seed of the run (data split and order)
+    int32_t batch_size = 32;
+    int32_t train_count = 0;   // images in the training part of the split
+    double lr = 1e-4;
+    std::vector<float> adam_m, adam_v;  // Adam moments, same layout as Model::params
+};
+
+struct Checkpoint {
+    ModelConfig config;
+    std::vector<float> params;  // parameter_layout(config) order
+    bool has_training_state = false;
+    TrainingState training;
+};
+
+// Writes to "<path>.tmp", flushes and fsyncs it, then renames it over path,
+// so a crash leaves either the old file or the new one, whole. state may be
+// null (weights only). Throws std::runtime_error on failure.
+void save_checkpoint(const std::string& path, const Model& model, const TrainingState* state);
+
+// Reads and checks everything (magic, version, configuration, names, shapes,
+// size, CRC-32). Throws std::runtime_error("<path>: <problem>").
+Checkpoint load_checkpoint(const std::string& path);
+
+// CRC-32 (IEEE 802.3, as zlib's crc32): crc = crc32_update(crc, data, n),
+// starting from 0.
+uint32_t crc32_update(uint32_t crc, const void* data, size_t n);

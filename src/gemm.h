@@ -1,0 +1,30 @@
+// gemm.h — single-precision matrix multiply, the one hot kernel of the network.
+//
+//   C (M x N) = op(A) (M x K) · op(B) (K x N)  [+ C when beta = 1]
+//
+// All matrices are row-major with a leading dimension (the distance in floats
+// between the starts of two rows). op(X) is X, or X transposed when trans_x
+// is set, in which case X is stored K x M (for A) or N x K (for B).
+//
+// Convolution forward is W · col, a dense layer forward is X · Wᵀ, and every
+// backward pass is two more such products, so one fast sgemm serves them all.
+//
+// Leaves out: alpha (always 1 here), complex and double types, beta values
+// other than 0 and 1 (beta = 0 ignores whatever C held, NaN included).
+#pragma once
+
+class ThreadPool;
+
+// Fast version: packed panels, a register-blocked micro-kernel, tiles of C
+// spread over the pool. The sum over K for each element of C is done in the
+// same order whatever the pool size, so results are bit-identical for any
+// thread count. Not re-entrant: one sgemm at a time (it reuses one packing
+// workspace, grown on first use and then kept, so steady state allocates nothing).
+void sgemm(bool trans_a, bool trans_b, int M, int N, int K,
+           const float* A, int lda, const float* B, int ldb,
+           float beta, float* C, int ldc, ThreadPool& pool);
+
+// Reference version: the textbook triple loop, kept for the tests.
+void sgemm_naive(bool trans_a, bool trans_b, int M, int N, int K,
+                 const float* A, int lda, const float* B, int ldb,
+                 float beta, float* C, int ldc);

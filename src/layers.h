@@ -1,0 +1,91 @@
+// layers.h — the layers of AlexNet as free forward/backward function pairs.
+//
+// Conventions (as in llm.c): outputs first, then inputs, sizes last. Backward
+// functions *assign* their gradients (dweight, dbias, din) rather than add into
+// them: this network is a plain chain, so every gradient buffer has exactly one
+// writer per step, and assigning saves a separate zeroing pass.
+// Layouts: activations NCHW, conv weights OIHW, dense weights [out][in].
+//
+// Leaves out: dilation, groups, padding modes other than zeros, dropout.
+#pragma once
+
+#include <cstdint>
+
+class ThreadPool;
+
+// ---------------------------------------------------------------------------
+// Convolution as im2col + GEMM
+
+struct ConvGeometry {
+    int batch = 0;                            // N
+    int in_channels = 0, in_h = 0, in_w = 0;  // C, H, W
+    int out_channels = 0;                     // OC
+    int kernel = 0, stride = 1, pad = 0;      // square kernel
+    int out_h() const { return (in_h + 2 * pad - kernel) / stride + 1; }
+    int out_w() const { return (in_w + 2 * pad - kernel) / stride + 1; }
+    int col_rows() const { return in_channels * kernel * kernel; }                 // C*K*K
+    int64_t col_cols() const { return static_cast<int64_t>(batch) * out_h() * out_w(); }  // N*OH*OW
+};
+
+// in (N,C,H,W) -> col (C*K*K, N*OH*OW). Row (c,kh,kw), column (n,oh,ow) holds
+// in[n][c][oh*stride - pad + kh][ow*stride - pad + kw], or 0 in the padding.
+void im2col(float* col, const float* in, const ConvGeometry& g, ThreadPool& pool);
+
+// The adjoint of im2col: col (C*K*K, N*OH*OW) -> in (N,C,H,W), summing every
+// column entry back into the pixel it was copied from. Overwrites in.
+void col2im(float* in, const float* col, const ConvGeometry& g, ThreadPool& pool);
+
+// in (N,C,H,W) -> out (N,OC,OH,OW) = weight (OC, C*K*K) · im2col(in) + bias.
+// col (C*K*K, N*OH*OW) is kept for backward; gemm_out (OC, N*OH*OW) is scratch.
+void conv_forward(float* out, float* col, float* gemm_out, const float* in,
+                  const float* weight, const float* bias, const ConvGeometry& g,
+                  ThreadPool& pool);
+
+// Given dout (N,OC,OH,OW) and forward's col, writes dweight (OC, C*K*K),
+// dbias (OC) and, unless din is null, din (N,C,H,W). Scratch: dout_t
+// (OC, N*OH*OW) and dcol (C*K*K, N*OH*OW).
+void conv_backward(float* dweight, float* dbias, float* din, float* dout_t, float* dcol,
+                   const float* dout, const float* col, const float* weight,
+                   const ConvGeometry& g, ThreadPool& pool);
+
+// ---------------------------------------------------------------------------
+// ReLU, in place on the layer's output
+
+// x = max(x, 0) over n floats.
+void relu_forward(float* x, int64_t n, ThreadPool& pool);
+// dx = dout where out > 0, else 0 (out is the ReLU's output; out > 0 iff in > 0).
+void relu_backward(float* din, const float* dout, const float* out, int64_t n, ThreadPool& pool);
+
+// ---------------------------------------------------------------------------
+// Max-pooling 2x2, stride 2, floor (a trailing odd row or column is dropped)
+
+// in (N,C,H,W) -> out (N,C,H/2,W/2); argmax (N,C,H/2,W/2) keeps, for each
+// output, the index within its (H,W) input plane of the winning input.
+void maxpool_forward(float* out, int32_t* argmax, const float* in, int planes, int h, int w,
+                     ThreadPool& pool);
+// din (N,C,H,W) = 0 except din[argmax] = dout.  planes = N*C.
+void maxpool_backward(float* din, const float* dout, const int32_t* argmax, int planes, int h,
+                      int w, ThreadPool& pool);
+
+// ---------------------------------------------------------------------------
+// Fully connected
+
+// in (B, IN) -> out (B, OUT) = in · weightᵀ + bias, weight (OUT, IN).
+void dense_forward(float* out, const float* in, const float* weight, const float* bias,
+                   int batch, int in_features, int out_features, ThreadPool& pool);
+// dweight (OUT, IN) = doutᵀ · in, dbias (OUT) = column sums of dout,
+// din (B, IN) = dout · weight unless din is null.
+void dense_backward(float* dweight, float* dbias, float* din, const float* dout,
+                    const float* in, const float* weight, int batch, int in_features,
+                    int out_features, ThreadPool& pool);
+
+// ---------------------------------------------------------------------------
+// Softmax cross-entropy, fused on the logits
+
+// logits (B, K), labels (B) -> probs (B, K); returns the mean loss (in double) over the
+// batch and, if correct is not null, how many argmax predictions match labels.
+double softmax_cross_entropy_forward(float* probs, int* correct, const float* logits,
+                                    const uint8_t* labels, int batch, int classes);
+// dlogits (B, K) = (probs - onehot(labels)) / B: the gradient of the mean loss.
+void softmax_cross_entropy_backward(float* dlogits, const float* probs, const uint8_t* labels,
+                                    int batch, int classes);

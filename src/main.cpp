@@ -1,0 +1,333 @@
+// main.cpp — the command line: ./alexnet train | evaluate | predict.
+//
+// Exit codes: 0 success, 1 bad data or I/O (a one-line message naming the
+// file), 2 usage errors (unknown flag, bad value; the usage text follows).
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "checkpoint.h"
+#include "mnist.h"
+#include "model.h"
+#include "pgm.h"
+#include "preprocess.h"
+#include "thread_pool.h"
+#include "train.h"
+
+namespace {
+
+// ---------------------------------------------------------------------------
+// Usage texts
+
+const char* kMainUsage =
+    "usage: ./alexnet <command> [flags]\n"
+    "\n"
+    "AlexNet in plain C++17: trains on MNIST on the CPU, predicts digits in PGM images.\n"
+    "\n"
+    "commands:\n"
+    "  train      train on MNIST, save a checkpoint each epoch, report test accuracy\n"
+    "  evaluate   test accuracy, per-class accuracy and confusion matrix of a checkpoint\n"
+    "  predict    name the digit in one or more PGM images\n"
+    "\n"
+    "Run ./alexnet <command> --help for its flags.\n";
+
+const char* kTrainUsage =
+    "usage: ./alexnet train [flags]\n"
+    "\n"
+    "  --data DIR          MNIST IDX files (default data/mnist)\n"
+    "  --model FILE        checkpoint to write after every epoch (default alexnet.model)\n"
+    "  --epochs N          epochs (default 2)\n"
+    "  --batch-size N      images per step (default 32)\n"
+    "  --lr X              Adam learning rate (default 1e-4)\n"
+    "  --filters F         width multiplier f (default 8)\n"
+    "  --image-size S      input side after resizing 28x28 (default 56, at least 39)\n"
+    "  --channels C        1, or 3 to replicate grey to RGB (default 1)\n"
+    "  --val-split X       fraction of the 60,000 held out for validation (default 0.2)\n"
+    "  --seed N            seed for weights, split and order (default 7)\n"
+    "  --threads N         worker threads (default: all hardware threads)\n"
+    "  --steps N           stop after N optimizer steps (default: no limit)\n"
+    "  --no-shuffle        take training images in file order\n"
+    "  --init FILE         start from FILE's weights with fresh optimizer state\n"
+    "  --resume            continue --model: weights, Adam moments and step\n"
+    "  --log-every N       steps between progress lines (default 100, 0 = none)\n";
+
+const char* kEvaluateUsage =
+    "usage: ./alexnet evaluate [flags]\n"
+    "\n"
+    "  --model FILE        checkpoint (default alexnet.model)\n"
+    "  --data DIR          MNIST IDX files (default data/mnist)\n"
+    "  --batch-size N      images per forward pass (default 100)\n"
+    "  --threads N         worker threads (default: all hardware threads)\n";
+
+const char* kPredictUsage =
+    "usage: ./alexnet predict IMG.pgm [IMG.pgm ...] [flags]\n"
+    "\n"
+    "Prints the predicted digit and the ten class probabilities of each image.\n"
+    "PGM P2 or P5, any maxval up to 65535; images other than 28x28 are first\n"
+    "resized to 28x28.\n"
+    "\n"
+    "  --model FILE        checkpoint (default alexnet.model)\n"
+    "  --json              one JSON object per image (file, digit, probabilities)\n"
+    "  --threads N         worker threads (default: all hardware threads)\n";
+
+// ---------------------------------------------------------------------------
+// Flag parsing
+
+struct UsageError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// Walks argv; "--flag value" and "--flag=value" are both accepted.
+class Args {
+public:
+    Args(int argc, char** argv, int first) : args_(argv + first, argv + argc) {}
+
+    bool done() const { return i_ >= args_.size(); }
+    // The next argument; if it is --flag=value, the value is kept for value().
+    std::string next() {
+        std::string a = args_[i_++];
+        pending_.clear();
+        has_pending_ = false;
+        const size_t eq = a.find('=');
+        if (a.rfind("--", 0) == 0 && eq != std::string::npos) {
+            pending_ = a.substr(eq + 1);
+            has_pending_ = true;
+            a = a.substr(0, eq);
+        }
+        return a;
+    }
+    std::string value(const std::string& flag) {
+        if (has_pending_) {
+            has_pending_ = false;
+            return pending_;
+        }
+        if (done()) throw UsageError(flag + " needs a value");
+        return args_[i_++];
+    }
+    void no_value(const std::string& flag) const {
+        if (has_pending_) throw UsageError(flag + " takes no value");
+    }
+    long long integer(const std::string& flag, long long lo, long long hi) {
+        const std::string v = value(flag);
+        char* end = nullptr;
+        errno = 0;
+        const long long x = std::strtoll(v.c_str(), &end, 10);
+        if (v.empty() || *end != '\0' || errno == ERANGE)
+            throw UsageError(flag + " needs a whole number, not '" + v + "'");
+        if (x < lo || x > hi)
+            throw UsageError(flag + " must be between " + std::to_string(lo) + " and " +
+                             std::to_string(hi) + ", not " + v);
+        return x;
+    }
+    double real(const std::string& flag, double lo, double hi, bool lo_inclusive) {
+        const std::string v = value(flag);
+        char* end = nullptr;
+        const double x = std::strtod(v.c_str(), &end);
+        if (v.empty() || *end != '\0' || !std::isfinite(x))
+            throw UsageError(flag + " needs a number, not '" + v + "'");
+        if (x > hi || x < lo || (!lo_inclusive && x == lo))
+            throw UsageError(flag + " must be " + (lo_inclusive ? "at least " : "above ") +
+                             std::to_string(lo) + " and at most " + std::to_string(hi) + ", not " + v);
+        return x;
+    }
+
+private:
+    std::vector<std::string> args_;
+    size_t i_ = 0;
+    std::string pending_;
+    bool has_pending_ = false;
+};
+
+[[noreturn]] void unknown_flag(const std::string& flag) {
+    if (flag.rfind("-", 0) == 0) throw UsageError("unknown flag " + flag);
+    throw UsageError("unexpected argument '" + flag + "'");
+}
+
+int threads_flag(Args& args, const std::string& flag) {
+    return static_cast<int>(args.integer(flag, 1, 1024));
+}
+
+// ---------------------------------------------------------------------------
+// train
+
+int command_train(Args& args) {
+    int threads = ThreadPool::hardware_threads();
+    TrainOptions o;
+    while (!args.done()) {
+        const std::string f = args.next();
+        if (f == "--help" || f == "-h") { std::fputs(kTrainUsage, stdout); return 0; }
+        else if (f == "--data") o.data_dir = args.value(f);
+        else if (f == "--model") o.model_path = args.value(f);
+        else if (f == "--epochs") o.epochs = static_cast<int>(args.integer(f, 1, 10000));
+        else if (f == "--batch-size") o.batch_size = static_cast<int>(args.integer(f, 1, 4096));
+        else if (f == "--lr") o.lr = args.real(f, 0.0, 10.0, false);
+        else if (f == "--filters") o.config.filters = static_cast<int>(args.integer(f, 1, 256));
+        else if (f == "--image-size") {
+            o.config.image_size = static_cast<int>(args.integer(f, 1, 1024));
+            if (o.config.image_size < min_image_size())
+                throw UsageError("--image-size " + std::to_string(o.config.image_size) +
+                                 " is too small for AlexNet; the smallest that works is " +
+                                 std::to_string(min_image_size()));
+        }
+        else if (f == "--channels") {
+            o.config.channels = static_cast<int>(args.integer(f, 1, 3));
+            if (o.config.channels == 2) throw UsageError("--channels must be 1 or 3, not 2");
+        }
+        else if (f == "--val-split") o.val_split = args.real(f, 0.0, 0.9, true);
+        else if (f == "--seed") o.seed = static_cast<uint64_t>(args.integer(f, 0, INT64_MAX));
+        else if (f == "--threads") threads = threads_flag(args, f);
+        else if (f == "--steps") o.max_steps = args.integer(f, 1, INT64_MAX);
+        else if (f == "--no-shuffle") { args.no_value(f); o.shuffle = false; }
+        else if (f == "--init") o.init_path = args.value(f);
+        else if (f == "--resume") { args.no_value(f); o.resume = true; }
+        else if (f == "--log-every") o.log_every = static_cast<int>(args.integer(f, 0, 1000000));
+        else unknown_flag(f);
+    }
+    if (o.resume && !o.init_path.empty()) throw UsageError("--resume and --init exclude each other");
+    ThreadPool pool(threads);
+    return train(o, pool);
+}
+
+// ---------------------------------------------------------------------------
+// evaluate
+
+int command_evaluate(Args& args) {
+    int threads = ThreadPool::hardware_threads();
+    std::string model_path = "alexnet.model", data_dir = "data/mnist";
+    int batch = 100;
+    while (!args.done()) {
+        const std::string f = args.next();
+        if (f == "--help" || f == "-h") { std::fputs(kEvaluateUsage, stdout); return 0; }
+        else if (f == "--model") model_path = args.value(f);
+        else if (f == "--data") data_dir = args.value(f);
+        else if (f == "--batch-size") batch = static_cast<int>(args.integer(f, 1, 4096));
+        else if (f == "--threads") threads = threads_flag(args, f);
+        else unknown_flag(f);
+    }
+    ThreadPool pool(threads);
+    const Checkpoint ck = load_checkpoint(model_path);
+    MnistSet test_set(data_dir, "t10k");
+    Model model(ck.config, batch);
+    model.params = ck.params;
+    std::vector<uint32_t> indices(test_set.size());
+    for (uint32_t i = 0; i < test_set.size(); ++i) indices[i] = i;
+    const EvalResult r = evaluate(model, test_set, indices, pool);
+
+    std::printf("test accuracy: %.2f%% (%lld/%lld), test loss %.4f\n\n", 100.0 * r.accuracy(),
+                static_cast<long long>(r.correct), static_cast<long long>(r.total), r.loss);
+    std::printf("per-class accuracy:\n");
+    for (int d = 0; d < 10; ++d) {
+        int64_t row = 0;
+        for (int p = 0; p < 10; ++p) row += r.confusion[d][p];
+        std::printf("  %d: %6.2f%% (%lld/%lld)\n", d, row ? 100.0 * r.confusion[d][d] / row : 0.0,
+                    static_cast<long long>(r.confusion[d][d]), static_cast<long long>(row));
+    }
+    std::printf("\nconfusion matrix (rows: true digit, columns: predicted):\n      ");
+    for (int p = 0; p < 10; ++p) std::printf("%6d", p);
+    std::printf("\n");
+    for (int d = 0; d < 10; ++d) {
+        std::printf("  %d:  ", d);
+        for (int p = 0; p < 10; ++p) std::printf("%6lld", static_cast<long long>(r.confusion[d][p]));
+        std::printf("\n");
+    }
+    return 0;
+}
+
+// ---------------------------------------------------------------------------
+// predict
+
+int command_predict(Args& args) {
+    int threads = ThreadPool::hardware_threads();
+    std::string model_path = "alexnet.model";
+    bool json = false;
+    std::vector<std::string> images;
+    while (!args.done()) {
+        const std::string f = args.next();
+        if (f == "--help" || f == "-h") { std::fputs(kPredictUsage, stdout); return 0; }
+        else if (f == "--model") model_path = args.value(f);
+        else if (f == "--json") { args.no_value(f); json = true; }
+        else if (f == "--threads") threads = threads_flag(args, f);
+        else if (f.rfind("-", 0) == 0 && f != "-") unknown_flag(f);
+        else images.push_back(f);
+    }
+    if (images.empty()) throw UsageError("predict needs at least one PGM image");
+    ThreadPool pool(threads);
+    const Checkpoint ck = load_checkpoint(model_path);
+    Model model(ck.config, 1);
+    model.params = ck.params;
+    const ModelConfig& c = model.config;
+    Tensor input({1, c.channels, c.image_size, c.image_size});
+    for (const std::string& path : images) {
+        const GrayImage image = read_pgm(path);
+        preprocess_image(input.ptr(), image.pixels.data(), image.height, image.width, c.image_size,
+                         c.channels);
+        model.forward(input.ptr(), 1, pool);
+        const uint8_t unused_label = 0;
+        model.loss(&unused_label, 1, nullptr);  // fills model.probs with the softmax
+        const float* p = model.probs.ptr();
+        const int digit = static_cast<int>(std::max_element(p, p + c.classes) - p);
+        if (json) {
+            std::string escaped;
+            for (char ch : path) {
+                if (ch == '"' || ch == '\\') escaped += '\\';
+                if (static_cast<unsigned char>(ch) < 0x20) { char b[8]; std::snprintf(b, sizeof b, "\\u%04x", ch); escaped += b; continue; }
+                escaped += ch;
+            }
+            std::printf("{\"file\": \"%s\", \"digit\": %d, \"probabilities\": [", escaped.c_str(), digit);
+            for (int k = 0; k < c.classes; ++k) std::printf("%s%.9g", k ? ", " : "", static_cast<double>(p[k]));
+            std::printf("]}\n");
+        } else {
+            std::printf("%s: %d\n", path.c_str(), digit);
+            for (int k = 0; k < c.classes; ++k)
+                std::printf("  %d: %.6f%s\n", k, static_cast<double>(p[k]), k == digit ? "  <" : "");
+        }
+    }
+    return 0;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        std::fputs(kMainUsage, stderr);
+        return 2;
+    }
+    const std::string command = argv[1];
+    if (command == "--help" || command == "-h" || command == "help") {
+        std::fputs(kMainUsage, stdout);
+        return 0;
+    }
+    const char* usage = command == "train"      ? kTrainUsage
+                        : command == "evaluate" ? kEvaluateUsage
+                        : command == "predict"  ? kPredictUsage
+                                                : nullptr;
+    if (!usage) {
+        std::fprintf(stderr, "alexnet: unknown command '%s'\n\n%s", command.c_str(), kMainUsage);
+        return 2;
+    }
+    Args args(argc, argv, 2);
+    int code = 0;
+    try {
+        if (command == "train") code = command_train(args);
+        else if (command == "evaluate") code = command_evaluate(args);
+        else code = command_predict(args);
+    } catch (const UsageError& e) {
+        std::fprintf(stderr, "alexnet %s: %s\n\n%s", command.c_str(), e.what(), usage);
+        code = 2;
+    } catch (const std::bad_alloc&) {
+        std::fprintf(stderr, "alexnet %s: out of memory\n", command.c_str());
+        code = 1;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "alexnet %s: %s\n", command.c_str(), e.what());
+        code = 1;
+    }
+    return code;
+}

@@ -1,0 +1,232 @@
+// model.cpp — AlexNet's layer table, parameter layout, forward and backward.
+// forward() reads like the table in DESIGN.md; backward() is the same list
+// reversed, each step undoing one step of forward.
+#include "model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include "rng.h"
+#include "thread_pool.h"
+
+// ---------------------------------------------------------------------------
+// The layer table
+
+std::array<ConvSpec, kConvLayers> conv_specs(const ModelConfig& c) {
+    const int f = c.filters;
+    return {{
+        {3 * f, 11, 4, 0, true},   // conv1 + relu + maxpool
+        {8 * f, 5, 1, 2, true},    // conv2 + relu + maxpool
+        {12 * f, 3, 1, 1, false},  // conv3 + relu
+        {12 * f, 3, 1, 1, false},  // conv4 + relu
+        {8 * f, 3, 1, 1, true},    // conv5 + relu + maxpool
+    }};
+}
+
+std::array<int, kDenseLayers> dense_widths(const ModelConfig& c) {
+    return {{288 * c.filters, 128 * c.filters, 128 * c.filters, c.classes}};
+}
+
+int final_feature_size(int s) {
+    ModelConfig probe;
+    for (const ConvSpec& spec : conv_specs(probe)) {
+        if (s + 2 * spec.pad < spec.kernel) return 0;
+        s = (s + 2 * spec.pad - spec.kernel) / spec.stride + 1;
+        if (spec.pool_after) s /= 2;
+        if (s < 1) return 0;
+    }
+    return s;
+}
+
+int min_image_size() {
+    int s = 1;
+    while (final_feature_size(s) < 1) ++s;
+    return s;
+}
+
+// ---------------------------------------------------------------------------
+// Construction: parameter layout and activation buffers
+
+std::vector<ParamInfo> parameter_layout(const ModelConfig& cfg) {
+    std::vector<ParamInfo> layout;
+    auto add = [&](const std::string& name, std::vector<int> shape) {
+        ParamInfo p;
+        p.name = name;
+        p.size = Tensor::element_count(shape);
+        p.shape = std::move(shape);
+        p.offset = layout.empty() ? 0 : layout.back().offset + layout.back().size;
+        layout.push_back(p);
+    };
+    int channels = cfg.channels;
+    for (int i = 0; i < kConvLayers; ++i) {
+        const ConvSpec s = conv_specs(cfg)[i];
+        const std::string name = "conv" + std::to_string(i + 1);
+        add(name + ".weight", {s.out_channels, channels, s.kernel, s.kernel});
+        add(name + ".bias", {s.out_channels});
+        channels = s.out_channels;
+    }
+    const int side = final_feature_size(cfg.image_size);
+    int features = channels * side * side;  // flatten (C, H, W) in NCHW order, as PyTorch does
+    for (int i = 0; i < kDenseLayers; ++i) {
+        const int width = dense_widths(cfg)[i];
+        const std::string name = "dense" + std::to_string(i + 1);
+        add(name + ".weight", {width, features});
+        add(name + ".bias", {width});
+        features = width;
+    }
+    return layout;
+}
+
+Model::Model(const ModelConfig& cfg, int batch) : config(cfg), max_batch(batch) {
+    if (final_feature_size(cfg.image_size) < 1)
+        throw std::invalid_argument("image size " + std::to_string(cfg.image_size) +
+                                    " is too small for AlexNet; the smallest that works is " +
+                                    std::to_string(min_image_size()));
+    param_info = parameter_layout(cfg);
+    const int64_t total = param_info.back().offset + param_info.back().size;
+    params.assign(total, 0.0f);
+    grads.assign(total, 0.0f);
+
+    // Activation buffers, layer by layer, for a batch of max_batch images.
+    int channels = cfg.channels, h = cfg.image_size, w = cfg.image_size;
+    int64_t largest_col = 0;
+    for (int i = 0; i < kConvLayers; ++i) {
+        const ConvSpec s = conv_specs(cfg)[i];
+        ConvActivations& a = conv[i];
+        a.geometry = {batch, channels, h, w, s.out_channels, s.kernel, s.stride, s.pad};
+        const ConvGeometry& g = a.geometry;
+        a.col = Tensor({g.col_rows(), static_cast<int>(g.col_cols())});
+        a.gemm_out = Tensor({s.out_channels, static_cast<int>(g.col_cols())});
+        a.out = Tensor({batch, s.out_channels, g.out_h(), g.out_w()});
+        a.dout = Tensor(a.out.shape);
+        largest_col = std::max(largest_col, a.col.size());
+        channels = s.out_channels;
+        h = g.out_h();
+        w = g.out_w();
+        if (s.pool_after) {
+            h /= 2;
+            w /= 2;
+            a.pooled = Tensor({batch, channels, h, w});
+            a.dpooled = Tensor(a.pooled.shape);
+            a.argmax.assign(a.pooled.size(), 0);
+        }
+    }
+    dcol = Tensor({static_cast<int>(largest_col)});
+    for (int i = 0; i < kDenseLayers; ++i) {
+        const ParamInfo& weight = param_info[2 * (kConvLayers + i)];
+        dense[i].out_features = weight.shape[0];
+        dense[i].in_features = weight.shape[1];
+        dense[i].out = Tensor({batch, weight.shape[0]});
+        dense[i].dout = Tensor({batch, weight.shape[0]});
+    }
+    probs = Tensor({batch, cfg.classes});
+}
+
+void Model::init_weights(uint64_t seed) {
+    Rng rng(seed);
+    for (const ParamInfo& p : param_info) {
+        float* data = params.data() + p.offset;
+        if (p.shape.size() == 1) {  // bias
+            std::fill(data, data + p.size, 0.0f);
+            continue;
+        }
+        // Glorot (Xavier) uniform, with Keras' fans: a conv's receptive field
+        // (K*K) counts towards both fan_in (C*K*K) and fan_out (OC*K*K).
+        const int64_t receptive = p.size / (static_cast<int64_t>(p.shape[0]) * p.shape[1]);
+        const double fan_in = static_cast<double>(p.shape[1]) * receptive;
+        const double fan_out = static_cast<double>(p.shape[0]) * receptive;
+        const float limit = static_cast<float>(std::sqrt(6.0 / (fan_in + fan_out)));
+        for (int64_t i = 0; i < p.size; ++i) data[i] = rng.uniform(-limit, limit);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Forward
+
+namespace {
+
+// The geometry of conv layer a for a batch of n (<= max_batch) images.
+ConvGeometry geometry_for(const ConvActivations& a, int n) {
+    ConvGeometry g = a.geometry;
+    g.batch = n;
+    return g;
+}
+
+int64_t plane_count(const ConvGeometry& g) { return static_cast<int64_t>(g.batch) * g.out_channels; }
+int64_t out_floats(const ConvGeometry& g) { return plane_count(g) * g.out_h() * g.out_w(); }
+
+}  // namespace
+
+const float* Model::forward(const float* input, int n, ThreadPool& pool) {
+    if (n < 1 || n > max_batch) throw std::invalid_argument("batch size out of range");
+    const float* x = input;  // (n, C, H, W): the current layer's input
+    for (int i = 0; i < kConvLayers; ++i) {
+        ConvActivations& a = conv[i];
+        const ConvGeometry g = geometry_for(a, n);
+        conv_forward(a.out.ptr(), a.col.ptr(), a.gemm_out.ptr(), x, conv_weight(i), conv_bias(i),
+                     g, pool);
+        relu_forward(a.out.ptr(), out_floats(g), pool);
+        x = a.out.ptr();
+        if (a.pools()) {
+            maxpool_forward(a.pooled.ptr(), a.argmax.data(), x, static_cast<int>(plane_count(g)),
+                            g.out_h(), g.out_w(), pool);
+            x = a.pooled.ptr();
+        }
+    }
+    // Flatten is free: (n, C, H, W) row-major is already (n, C*H*W).
+    for (int i = 0; i < kDenseLayers; ++i) {
+        DenseActivations& d = dense[i];
+        dense_forward(d.out.ptr(), x, dense_weight(i), dense_bias(i), n, d.in_features,
+                      d.out_features, pool);
+        if (i + 1 < kDenseLayers) relu_forward(d.out.ptr(), static_cast<int64_t>(n) * d.out_features, pool);
+        x = d.out.ptr();
+    }
+    return x;  // logits (n, classes)
+}
+
+double Model::loss(const uint8_t* labels, int n, int* correct) {
+    return softmax_cross_entropy_forward(probs.ptr(), correct, dense[kDenseLayers - 1].out.ptr(),
+                                         labels, n, config.classes);
+}
+
+// ---------------------------------------------------------------------------
+// Backward: the forward list in reverse
+
+void Model::backward(const uint8_t* labels, int n, ThreadPool& pool) {
+    // loss = softmax_cross_entropy(logits)
+    softmax_cross_entropy_backward(dense[kDenseLayers - 1].dout.ptr(), probs.ptr(), labels, n,
+                                   config.classes);
+    for (int i = kDenseLayers - 1; i >= 0; --i) {
+        DenseActivations& d = dense[i];
+        // out = relu(out)  (every dense layer but the logits)
+        if (i + 1 < kDenseLayers)
+            relu_backward(d.dout.ptr(), d.dout.ptr(), d.out.ptr(),
+                          static_cast<int64_t>(n) * d.out_features, pool);
+        // out = in · weightᵀ + bias, where in is the previous layer's output
+        const ConvActivations& last_conv = conv[kConvLayers - 1];
+        const float* in = i > 0 ? dense[i - 1].out.ptr()
+                                : (last_conv.pools() ? last_conv.pooled.ptr() : last_conv.out.ptr());
+        float* din = i > 0 ? dense[i - 1].dout.ptr()
+                           : (last_conv.pools() ? conv[kConvLayers - 1].dpooled.ptr()
+                                                : conv[kConvLayers - 1].dout.ptr());
+        dense_backward(grad_of(dense_weight(i)), grad_of(dense_bias(i)), din, d.dout.ptr(), in,
+                       dense_weight(i), n, d.in_features, d.out_features, pool);
+    }
+    for (int i = kConvLayers - 1; i >= 0; --i) {
+        ConvActivations& a = conv[i];
+        const ConvGeometry g = geometry_for(a, n);
+        // x = maxpool(out)
+        if (a.pools())
+            maxpool_backward(a.dout.ptr(), a.dpooled.ptr(), a.argmax.data(),
+                             static_cast<int>(plane_count(g)), g.out_h(), g.out_w(), pool);
+        // out = relu(out)
+        relu_backward(a.dout.ptr(), a.dout.ptr(), a.out.ptr(), out_floats(g), pool);
+        // out = conv(in), in seen through the im2col kept in a.col; the first
+        // layer needs no gradient for its input image
+        float* din = nullptr;
+        if (i > 0) din = conv[i - 1].pools() ? conv[i - 1].dpooled.ptr() : conv[i - 1].dout.ptr();
+        conv_backward(grad_of(conv_weight(i)), grad_of(conv_bias(i)), din, a.gemm_out.ptr(),
+                      dcol.ptr(), a.dout.ptr(), a.col.ptr(), conv_weight(i), g, pool);
+    }
+}

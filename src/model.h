@@ -1,0 +1,108 @@
+// model.h — AlexNet for MNIST: the layer table of DESIGN.md, its parameters,
+// the activations of one batch, and forward / backward over them.
+//
+//   conv1 11x11/4 ─ relu ─ pool ─ conv2 5x5 pad 2 ─ relu ─ pool ─ conv3 3x3 ─ relu
+//   ─ conv4 3x3 ─ relu ─ conv5 3x3 ─ relu ─ pool ─ flatten ─ dense1 ─ relu
+//   ─ dense2 ─ relu ─ dense3 ─ relu ─ dense4 ─► logits
+//
+// Leaves out: dropout and local response normalisation of the 2012 paper (the
+// TensorFlow project being re-created has neither).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "layers.h"
+#include "tensor.h"
+
+class ThreadPool;
+
+struct ModelConfig {
+    int filters = 8;      // f: conv widths 3f 8f 12f 12f 8f, dense widths 288f 128f 128f
+    int image_size = 56;  // S: the input is channels x S x S
+    int channels = 1;     // C: 1, or 3 for grey replicated to RGB
+    int classes = 10;     // digits
+};
+
+constexpr int kConvLayers = 5;
+constexpr int kDenseLayers = 4;
+
+// One row of the layer table.
+struct ConvSpec {
+    int out_channels, kernel, stride, pad;
+    bool pool_after;  // 2x2/2 max-pool after the ReLU
+};
+std::array<ConvSpec, kConvLayers> conv_specs(const ModelConfig& config);
+std::array<int, kDenseLayers> dense_widths(const ModelConfig& config);
+
+// The smallest S for which every layer still has at least one output pixel.
+int min_image_size();
+// Side of the last pooled feature map for input size S (0 if S is too small).
+int final_feature_size(int image_size);
+
+// Where one parameter tensor lives in the flat parameter buffer.
+struct ParamInfo {
+    std::string name;        // "conv1.weight", ..., "dense4.bias"
+    std::vector<int> shape;  // conv weight (OC, C, K, K), dense weight (OUT, IN), bias (OUT)
+    int64_t offset = 0;      // first float in Model::params
+    int64_t size = 0;        // number of floats
+};
+
+// Names, shapes and offsets of every parameter tensor, in checkpoint order.
+std::vector<ParamInfo> parameter_layout(const ModelConfig& config);
+
+// The activations of one batch and their gradients, sized once for the
+// largest batch and reused every step (no allocation inside a step).
+struct ConvActivations {
+    ConvGeometry geometry;         // sizes for the largest batch
+    Tensor col;                    // (C*K*K, N*OH*OW) im2col of the input, kept for backward
+    Tensor gemm_out;               // (OC, N*OH*OW) GEMM result; dout in that layout in backward
+    Tensor out, dout;              // (N, OC, OH, OW) after ReLU, and its gradient
+    Tensor pooled, dpooled;        // (N, OC, OH/2, OW/2) if pool_after, else empty
+    std::vector<int32_t> argmax;   // (N, OC, OH/2, OW/2) winner of each pooling window
+    bool pools() const { return !argmax.empty(); }
+};
+
+struct DenseActivations {
+    int in_features = 0, out_features = 0;
+    Tensor out, dout;  // (N, OUT): after ReLU (except the logits), and its gradient
+};
+
+struct Model {
+    ModelConfig config;
+    int max_batch = 0;
+
+    // Parameters, in checkpoint order: conv1.weight, conv1.bias, ..., dense4.bias.
+    std::vector<ParamInfo> param_info;
+    std::vector<float> params;  // all weights and biases back to back
+    std::vector<float> grads;   // same layout: d loss / d params of the last backward
+
+    // Activations for a batch of up to max_batch images.
+    std::array<ConvActivations, kConvLayers> conv;
+    std::array<DenseActivations, kDenseLayers> dense;
+    Tensor probs;  // (N, classes) softmax of the logits
+    Tensor dcol;   // scratch for conv backward: (C*K*K, N*OH*OW) of the largest conv
+
+    Model(const ModelConfig& config, int max_batch);
+
+    // Views of one layer's parameters (and their gradients).
+    float* conv_weight(int i) { return params.data() + param_info[2 * i].offset; }
+    float* conv_bias(int i) { return params.data() + param_info[2 * i + 1].offset; }
+    float* dense_weight(int i) { return params.data() + param_info[2 * (kConvLayers + i)].offset; }
+    float* dense_bias(int i) { return params.data() + param_info[2 * (kConvLayers + i) + 1].offset; }
+    float* grad_of(const float* param) { return grads.data() + (param - params.data()); }
+
+    int64_t parameter_count() const { return static_cast<int64_t>(params.size()); }
+
+    // Glorot-uniform weights (limit sqrt(6 / (fan_in + fan_out))), zero biases.
+    void init_weights(uint64_t seed);
+
+    // input (N, C, S, S) -> logits (N, classes) in dense[3].out. Returns it.
+    const float* forward(const float* input, int batch, ThreadPool& pool);
+    // After forward: softmax and mean cross-entropy against labels (N).
+    double loss(const uint8_t* labels, int batch, int* correct);
+    // After loss: every parameter gradient into grads (assigned, not added).
+    void backward(const uint8_t* labels, int batch, ThreadPool& pool);
+};

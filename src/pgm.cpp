@@ -1,0 +1,150 @@
+// pgm.cpp — a strict PGM parser: every field is range-checked before use.
+#include "pgm.h"
+
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <sys/stat.h>
+
+namespace {
+
+[[noreturn]] void fail(const std::string& name, const std::string& problem) {
+    throw std::runtime_error(name + ": " + problem);
+}
+
+// Walks the header: skips whitespace and '#' comments, reads decimal fields.
+struct HeaderReader {
+    const std::string& bytes;
+    const std::string& name;
+    size_t pos = 0;
+
+    void skip_space_and_comments() {
+        while (pos < bytes.size()) {
+            const char c = bytes[pos];
+            if (c == '#') {
+                while (pos < bytes.size() && bytes[pos] != '\n' && bytes[pos] != '\r') ++pos;
+            } else if (std::isspace(static_cast<unsigned char>(c))) {
+                ++pos;
+            } else {
+                break;
+            }
+        }
+    }
+
+    // A non-negative decimal number no larger than limit.
+    long number(const char* field, long limit) {
+        skip_space_and_comments();
+        if (pos >= bytes.size()) fail(name, std::string("file ends before the ") + field);
+        if (!std::isdigit(static_cast<unsigned char>(bytes[pos])))
+            fail(name, std::string(field) + " is not a non-negative number");
+        long value = 0;
+        while (pos < bytes.size() && std::isdigit(static_cast<unsigned char>(bytes[pos]))) {
+            value = value * 10 + (bytes[pos] - '0');
+            if (value > limit)
+                fail(name, std::string(field) + " is larger than " + std::to_string(limit));
+            ++pos;
+        }
+        if (pos < bytes.size() && !std::isspace(static_cast<unsigned char>(bytes[pos])) &&
+            bytes[pos] != '#')
+            fail(name, std::string(field) + " is not a number");
+        return value;
+    }
+};
+
+}  // namespace
+
+GrayImage parse_pgm(const std::string& bytes, const std::string& name) {
+    if (bytes.empty()) fail(name, "file is empty");
+    if (bytes.size() >= 2 && static_cast<uint8_t>(bytes[0]) == 0x1f &&
+        static_cast<uint8_t>(bytes[1]) == 0x8b)
+        fail(name, "this file is gzip-compressed; run gunzip on it");
+    if (bytes.size() < 2 || bytes[0] != 'P' || (bytes[1] != '2' && bytes[1] != '5')) {
+        if (bytes.size() >= 2 && bytes[0] == 'P' && bytes[1] >= '1' && bytes[1] <= '6')
+            fail(name, std::string("is a P") + bytes[1] +
+                           " file, not a grey map; convert it to PGM (P2 or P5)");
+        fail(name, "not a PGM file (it must start with P2 or P5)");
+    }
+    const bool binary = bytes[1] == '5';
+    HeaderReader h{bytes, name, 2};
+    if (h.pos < bytes.size() && !std::isspace(static_cast<unsigned char>(bytes[h.pos])) &&
+        bytes[h.pos] != '#')
+        fail(name, "not a PGM file (it must start with P2 or P5)");
+    const long width = h.number("width", kMaxPgmSide);
+    const long height = h.number("height", kMaxPgmSide);
+    const long maxval = h.number("maxval", 65535);
+    if (width == 0 || height == 0) fail(name, "image is " + std::to_string(width) + "x" +
+                                                  std::to_string(height) + "; it has no pixels");
+    if (maxval == 0) fail(name, "maxval is 0; it must be 1 to 65535");
+
+    GrayImage image;
+    image.width = static_cast<int>(width);
+    image.height = static_cast<int>(height);
+    const size_t count = static_cast<size_t>(width) * static_cast<size_t>(height);  // <= 2^28
+    image.pixels.resize(count);
+    const float scale = 1.0f / static_cast<float>(maxval);
+
+    if (binary) {
+        // Exactly one whitespace byte separates maxval from the raster.
+        if (h.pos >= bytes.size()) fail(name, "file ends before the pixel data");
+        size_t pos = h.pos + 1;
+        const size_t bytes_per_pixel = maxval > 255 ? 2 : 1;
+        const size_t needed = count * bytes_per_pixel;
+        if (bytes.size() - pos < needed)
+            fail(name, "pixel data is truncated: " + std::to_string(width) + "x" +
+                           std::to_string(height) + " needs " + std::to_string(needed) +
+                           " bytes, the file has " + std::to_string(bytes.size() - pos));
+        for (size_t i = 0; i < count; ++i) {
+            long v = static_cast<uint8_t>(bytes[pos]);
+            if (bytes_per_pixel == 2) v = (v << 8) | static_cast<uint8_t>(bytes[pos + 1]);
+            pos += bytes_per_pixel;
+            if (v > maxval)
+                fail(name, "pixel " + std::to_string(i) + " is " + std::to_string(v) +
+                               ", above maxval " + std::to_string(maxval));
+            image.pixels[i] = static_cast<float>(v) * scale;
+        }
+        h.pos = pos;
+    } else {
+        for (size_t i = 0; i < count; ++i) {
+            const long v = h.number("pixel value", 65535);
+            if (v > maxval)
+                fail(name, "pixel " + std::to_string(i) + " is " + std::to_string(v) +
+                               ", above maxval " + std::to_string(maxval));
+            image.pixels[i] = static_cast<float>(v) * scale;
+        }
+    }
+    // Only whitespace (or, in P2, comments) may follow the image.
+    if (!binary) h.skip_space_and_comments();
+    for (size_t p = h.pos; p < bytes.size(); ++p)
+        if (!std::isspace(static_cast<unsigned char>(bytes[p])))
+            fail(name, "unexpected data after the image (byte " + std::to_string(p) + ")");
+    return image;
+}
+
+GrayImage read_pgm(const std::string& path) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) fail(path, std::strerror(errno));
+    if (S_ISDIR(st.st_mode)) fail(path, "is a directory, not a PGM file");
+    // The largest legal PGM: a 16384 x 16384 16-bit raster plus a header.
+    const int64_t max_bytes = 2LL * kMaxPgmSide * kMaxPgmSide + 4096;
+    if (S_ISREG(st.st_mode) && st.st_size > max_bytes)
+        fail(path, "file is " + std::to_string(st.st_size) + " bytes, too large for a PGM of at most " +
+                       std::to_string(kMaxPgmSide) + "x" + std::to_string(kMaxPgmSide));
+    std::ifstream in(path, std::ios::binary);
+    if (!in) fail(path, std::string("cannot open: ") + std::strerror(errno));
+    std::ostringstream buffer;
+    buffer << in.rdbuf();
+    if (in.bad()) fail(path, "read failed");
+    return parse_pgm(buffer.str(), path);
+}
+
+void write_pgm(const std::string& path, const uint8_t* pixels, int width, int height) {
+    std::ofstream out(path, std::ios::binary);
+    if (!out) fail(path, std::string("cannot create: ") + std::strerror(errno));
+    out << "P5\n" << width << " " << height << "\n255\n";
+    out.write(reinterpret_cast<const char*>(pixels), static_cast<std::streamsize>(width) * height);
+    out.close();
+    if (!out) fail(path, "write failed");
+}

@@ -1,0 +1,27 @@
+// preprocess.h — the one preprocessing used by train, evaluate and predict:
+// grey values in [0, 1] -> bilinear resize to S x S -> replicated to C channels.
+//
+// Leaves out: mean/std normalisation (the re-created project has none) and
+// data augmentation.
+#pragma once
+
+#include <cstdint>
+
+class ThreadPool;
+
+// Bilinear resize with half-pixel centres and clamped edges, the same as
+// PyTorch's interpolate(mode="bilinear", align_corners=False):
+//   src = max((dst + 0.5) * in/out - 0.5, 0), blended between floor(src) and
+//   the next pixel (the last pixel repeats at the edge).
+// in (in_h, in_w) -> out (out_h, out_w).
+void resize_bilinear(float* out, int out_h, int out_w, const float* in, int in_h, int in_w);
+
+// gray (h, w), values in [0, 1] -> out (channels, size, size).
+// A 28 x 28 image goes straight to size x size, exactly as training data does;
+// any other size is first resized to 28 x 28.
+void preprocess_image(float* out, const float* gray, int h, int w, int size, int channels);
+
+// MNIST bytes (n, 28, 28) -> out (n, channels, size, size): bytes / 255, then
+// preprocess_image. One task per image.
+void preprocess_mnist_batch(float* out, const uint8_t* pixels, int n, int size, int channels,
+                            ThreadPool& pool);

@@ -1,0 +1,236 @@
+// train.cpp — the custom training loop (the C++ twin of the original
+// project's tf.GradientTape loop): per step, read a batch, preprocess it, run
+// forward, loss, backward and one Adam update.
+#include "train.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+
+#include "checkpoint.h"
+#include "mnist.h"
+#include "preprocess.h"
+#include "rng.h"
+#include "thread_pool.h"
+
+// ---------------------------------------------------------------------------
+// Data order
+
+void split_indices(uint32_t n, double val_split, uint64_t seed, std::vector<uint32_t>& train,
+                   std::vector<uint32_t>& validation) {
+    std::vector<uint32_t> all(n);
+    for (uint32_t i = 0; i < n; ++i) all[i] = i;
+    Rng rng(seed ^ 0x5EED5B117ull);  // a stream of its own, apart from weight init
+    rng.shuffle(all);
+    const uint32_t held_out = static_cast<uint32_t>(std::llround(n * val_split));
+    train.assign(all.begin(), all.end() - held_out);
+    validation.assign(all.end() - held_out, all.end());
+}
+
+std::vector<uint32_t> epoch_order(const std::vector<uint32_t>& train, uint64_t seed, int epoch,
+                                  bool shuffle) {
+    std::vector<uint32_t> order = train;
+    if (!shuffle) {
+        std::sort(order.begin(), order.end());  // file order
+        return order;
+    }
+    Rng rng(seed * 0x9E3779B97F4A7C15ull + 0x0E90C4ull + static_cast<uint64_t>(epoch));
+    rng.shuffle(order);
+    return order;
+}
+
+// ---------------------------------------------------------------------------
+// Evaluation
+
+EvalResult evaluate(Model& model, MnistSet& set, const std::vector<uint32_t>& indices,
+                    ThreadPool& pool) {
+    const ModelConfig& c = model.config;
+    const int B = model.max_batch;
+    std::vector<uint8_t> pixels(static_cast<size_t>(B) * kMnistPixels), labels(B);
+    Tensor input({B, c.channels, c.image_size, c.image_size});
+    EvalResult r;
+    double loss_sum = 0.0;
+    for (size_t start = 0; start < indices.size(); start += B) {
+        const int n = static_cast<int>(std::min<size_t>(B, indices.size() - start));
+        set.read_batch(pixels.data(), labels.data(), indices.data() + start, n);
+        preprocess_mnist_batch(input.ptr(), pixels.data(), n, c.image_size, c.channels, pool);
+        model.forward(input.ptr(), n, pool);
+        int correct = 0;
+        loss_sum += model.loss(labels.data(), n, &correct) * n;
+        r.correct += correct;
+        for (int i = 0; i < n; ++i) {
+            const float* p = model.probs.ptr() + i * c.classes;
+            const int predicted = static_cast<int>(std::max_element(p, p + c.classes) - p);
+            r.confusion[labels[i]][predicted]++;
+        }
+        r.total += n;
+    }
+    r.loss = r.total ? loss_sum / r.total : 0.0;
+    return r;
+}
+
+// ---------------------------------------------------------------------------
+// Training
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+std::string format_duration(double seconds) {
+    const long s = std::lround(std::max(0.0, seconds));
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%ld:%02ld", s / 60, s % 60);
+    return buf;
+}
+
+// Fails early, before any training, if the checkpoint cannot be written.
+void check_writable(const std::string& model_path) {
+    const std::string probe = model_path + ".tmp";
+    std::FILE* f = std::fopen(probe.c_str(), "wb");
+    if (!f) throw std::runtime_error(model_path + ": cannot write the checkpoint here (" +
+                                     std::string(std::strerror(errno)) + ")");
+    std::fclose(f);
+    std::remove(probe.c_str());
+}
+
+}  // namespace
+
+int train(const TrainOptions& opt, ThreadPool& pool) {
+    TrainOptions o = opt;
+    Checkpoint start;
+    bool have_start = false;
+    if (o.resume || !o.init_path.empty()) {
+        start = load_checkpoint(o.resume ? o.model_path : o.init_path);
+        have_start = true;
+        o.config = start.config;
+        if (o.resume) {
+            if (!start.has_training_state)
+                throw std::runtime_error(o.model_path + ": holds weights only, no optimizer state to "
+                                         "resume from; use --init " + o.model_path + " instead");
+            o.seed = start.training.seed;
+            o.batch_size = start.training.batch_size;
+            o.lr = start.training.lr;
+        }
+    }
+    check_writable(o.model_path);
+
+    MnistSet train_set(o.data_dir, "train");
+    MnistSet test_set(o.data_dir, "t10k");
+    std::vector<uint32_t> train_indices, val_indices;
+    split_indices(train_set.size(), o.val_split, o.seed, train_indices, val_indices);
+    if (train_indices.empty()) throw std::runtime_error("--val-split leaves no training images");
+    if (o.resume && static_cast<int32_t>(train_indices.size()) != start.training.train_count)
+        throw std::runtime_error(o.model_path + ": was trained on " +
+                                 std::to_string(start.training.train_count) +
+                                 " images, but this split gives " +
+                                 std::to_string(train_indices.size()) + "; use the same --val-split");
+
+    Model model(o.config, o.batch_size);
+    TrainingState state;
+    state.seed = o.seed;
+    state.batch_size = o.batch_size;
+    state.train_count = static_cast<int32_t>(train_indices.size());
+    state.lr = o.lr;
+    state.adam_m.assign(model.parameter_count(), 0.0f);
+    state.adam_v.assign(model.parameter_count(), 0.0f);
+    if (have_start) {
+        model.params = start.params;
+        if (o.resume) {
+            state.step = start.training.step;
+            state.adam_m = start.training.adam_m;
+            state.adam_v = start.training.adam_v;
+        }
+    } else {
+        model.init_weights(o.seed);
+    }
+    AdamConfig adam;
+    adam.lr = o.lr;
+
+    const ModelConfig& c = model.config;
+    const int B = o.batch_size;
+    const int64_t steps_per_epoch = (static_cast<int64_t>(train_indices.size()) + B - 1) / B;
+    int64_t last_step = static_cast<int64_t>(o.epochs) * steps_per_epoch;
+    if (o.max_steps > 0) last_step = std::min(last_step, state.step + o.max_steps);
+    std::printf("training AlexNet (filters %d, input %dx%dx%d, %lld parameters) on %zu images, "
+                "validating on %zu; batch %d, lr %g, %d epochs of %lld steps, %d threads\n",
+                c.filters, c.channels, c.image_size, c.image_size,
+                static_cast<long long>(model.parameter_count()), train_indices.size(),
+                val_indices.size(), B, static_cast<double>(o.lr), o.epochs,
+                static_cast<long long>(steps_per_epoch), pool.size());
+    if (state.step > 0) std::printf("resuming at step %lld\n", static_cast<long long>(state.step));
+    std::fflush(stdout);
+
+    std::vector<uint8_t> pixels(static_cast<size_t>(B) * kMnistPixels), labels(B);
+    Tensor input({B, c.channels, c.image_size, c.image_size});  // (B, C, S, S)
+    const auto run_start = Clock::now();
+    int64_t images_this_run = 0;
+
+    while (state.step < last_step) {
+        const int epoch = static_cast<int>(state.step / steps_per_epoch);
+        const std::vector<uint32_t> order = epoch_order(train_indices, o.seed, epoch, o.shuffle);
+        const auto epoch_start = Clock::now();
+        double loss_sum = 0.0;
+        int64_t seen = 0, correct_sum = 0;
+        const int64_t epoch_end_step = std::min(last_step, (epoch + 1) * steps_per_epoch);
+        while (state.step < epoch_end_step) {
+            const int64_t first = (state.step % steps_per_epoch) * B;
+            const int n = static_cast<int>(std::min<int64_t>(B, static_cast<int64_t>(order.size()) - first));
+            train_set.read_batch(pixels.data(), labels.data(), order.data() + first, n);
+            preprocess_mnist_batch(input.ptr(), pixels.data(), n, c.image_size, c.channels, pool);
+
+            model.forward(input.ptr(), n, pool);
+            int correct = 0;
+            const double loss = model.loss(labels.data(), n, &correct);
+            if (!std::isfinite(loss))
+                throw std::runtime_error("step " + std::to_string(state.step + 1) + ": the loss is " +
+                                         std::to_string(loss) + "; training stopped (the last "
+                                         "checkpoint, if any, is kept)");
+            model.backward(labels.data(), n, pool);
+            ++state.step;
+            adam_update(model.params.data(), state.adam_m.data(), state.adam_v.data(),
+                        model.grads.data(), model.parameter_count(), state.step, adam, pool);
+
+            loss_sum += loss * n;
+            correct_sum += correct;
+            seen += n;
+            images_this_run += n;
+            const int64_t step_in_epoch = state.step - static_cast<int64_t>(epoch) * steps_per_epoch;
+            if (o.log_every > 0 && (step_in_epoch % o.log_every == 0 || state.step == last_step)) {
+                const double rate = images_this_run / seconds_since(run_start);
+                const double remaining = (last_step - state.step) * static_cast<double>(B) / rate;
+                std::printf("epoch %d/%d step %lld/%lld  loss %.4f  acc %.2f%%  %.0f img/s  ETA %s\n",
+                            epoch + 1, o.epochs, static_cast<long long>(step_in_epoch),
+                            static_cast<long long>(steps_per_epoch), loss_sum / seen,
+                            100.0 * correct_sum / seen, rate, format_duration(remaining).c_str());
+                std::fflush(stdout);
+            }
+        }
+        const double train_seconds = seconds_since(epoch_start);
+        save_checkpoint(o.model_path, model, &state);
+        std::printf("epoch %d/%d: train loss %.4f acc %.2f%%", epoch + 1, o.epochs, loss_sum / seen,
+                    100.0 * correct_sum / seen);
+        if (!val_indices.empty()) {
+            const EvalResult v = evaluate(model, train_set, val_indices, pool);
+            std::printf(" | val loss %.4f acc %.2f%%", v.loss, 100.0 * v.accuracy());
+        }
+        std::printf(" | %.1f s, %.0f img/s | saved %s\n", train_seconds, seen / train_seconds,
+                    o.model_path.c_str());
+        std::fflush(stdout);
+    }
+
+    std::vector<uint32_t> test_indices(test_set.size());
+    for (uint32_t i = 0; i < test_set.size(); ++i) test_indices[i] = i;
+    const EvalResult t = evaluate(model, test_set, test_indices, pool);
+    std::printf("test accuracy: %.2f%% (%lld/%lld), test loss %.4f, total time %s\n",
+                100.0 * t.accuracy(), static_cast<long long>(t.correct),
+                static_cast<long long>(t.total), t.loss, format_duration(seconds_since(run_start)).c_str());
+    return 0;
+}

@@ -1,0 +1,57 @@
+// train.h — the training loop and evaluation: batches from the MNIST reader,
+// forward, loss, backward, Adam; validation after every epoch, a checkpoint
+// after every epoch, test accuracy at the end.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "adam.h"
+#include "model.h"
+
+class ThreadPool;
+class MnistSet;
+
+struct TrainOptions {
+    std::string data_dir = "data/mnist";
+    std::string model_path = "alexnet.model";
+    int epochs = 2;
+    int batch_size = 32;
+    double lr = 1e-4;
+    ModelConfig config;
+    double val_split = 0.2;   // fraction of the 60,000 held out for validation
+    uint64_t seed = 7;
+    int64_t max_steps = 0;    // stop after this many optimizer steps (0: no limit)
+    bool shuffle = true;      // a new seeded permutation every epoch
+    std::string init_path;    // start from these weights, fresh optimizer state
+    bool resume = false;      // continue model_path: weights, Adam moments and step
+    int log_every = 100;      // steps between progress lines
+};
+
+// Trains as described above; returns the process exit code.
+int train(const TrainOptions& options, ThreadPool& pool);
+
+struct EvalResult {
+    double loss = 0.0;  // mean cross-entropy
+    int64_t correct = 0, total = 0;
+    std::array<std::array<int64_t, 10>, 10> confusion{};  // [true][predicted]
+    double accuracy() const { return total ? static_cast<double>(correct) / total : 0.0; }
+};
+
+// Runs the model over the images at the given indices, in batches of up to
+// model.max_batch, and counts loss, accuracy and the confusion matrix.
+EvalResult evaluate(Model& model, MnistSet& set, const std::vector<uint32_t>& indices,
+                    ThreadPool& pool);
+
+// The seeded split of n training images: the first return value holds
+// n - round(n * val_split) indices for training, the second the rest.
+void split_indices(uint32_t n, double val_split, uint64_t seed, std::vector<uint32_t>& train,
+                   std::vector<uint32_t>& validation);
+
+// The order in which epoch e (0-based) visits the training indices: a seeded
+// permutation that depends only on (seed, epoch), so a resumed run sees the
+// same order as an uninterrupted one.
+std::vector<uint32_t> epoch_order(const std::vector<uint32_t>& train, uint64_t seed, int epoch,
+                                  bool shuffle);

@@ -1,0 +1,267 @@
+// tests/test_layers.cpp — every layer's forward against a naive or
+// hand-computed reference, and its backward against central finite
+// differences of the scalar L = sum(out * r) for a fixed random r (so that
+// dL/dout = r).
+#include <cmath>
+#include <cstring>
+
+#include "adam.h"
+#include "catch.hpp"
+#include "helpers.h"
+#include "layers.h"
+#include "thread_pool.h"
+
+namespace {
+
+double weighted_sum(const float* out, const std::vector<float>& r) {
+    double s = 0.0;
+    for (size_t i = 0; i < r.size(); ++i) s += static_cast<double>(out[i]) * r[i];
+    return s;
+}
+
+// Direct convolution, the definition, for comparing conv_forward.
+void conv_naive(float* out, const float* in, const float* w, const float* b, const ConvGeometry& g) {
+    const int OH = g.out_h(), OW = g.out_w(), K = g.kernel;
+    for (int n = 0; n < g.batch; ++n)
+        for (int oc = 0; oc < g.out_channels; ++oc)
+            for (int oh = 0; oh < OH; ++oh)
+                for (int ow = 0; ow < OW; ++ow) {
+                    double s = b[oc];
+                    for (int c = 0; c < g.in_channels; ++c)
+                        for (int kh = 0; kh < K; ++kh)
+                            for (int kw = 0; kw < K; ++kw) {
+                                const int ih = oh * g.stride - g.pad + kh, iw = ow * g.stride - g.pad + kw;
+                                if (ih < 0 || ih >= g.in_h || iw < 0 || iw >= g.in_w) continue;
+                                s += static_cast<double>(w[((oc * g.in_channels + c) * K + kh) * K + kw]) *
+                                     in[((n * g.in_channels + c) * g.in_h + ih) * g.in_w + iw];
+                            }
+                    out[((n * g.out_channels + oc) * OH + oh) * OW + ow] = static_cast<float>(s);
+                }
+}
+
+const ConvGeometry kGeometries[] = {
+    {2, 3, 9, 9, 4, 3, 1, 1},    // 3x3 "same"
+    {2, 2, 13, 11, 3, 5, 2, 2},  // strided, non-square, padded
+    {3, 1, 23, 23, 2, 11, 4, 0}, // conv1's kernel and stride
+};
+
+}  // namespace
+
+TEST_CASE("im2col and col2im are adjoint: <col2im(y), x> = <y, im2col(x)>", "[conv]") {
+    ThreadPool pool(2);
+    for (const ConvGeometry& g : kGeometries) {
+        const size_t in_size = static_cast<size_t>(g.batch) * g.in_channels * g.in_h * g.in_w;
+        const size_t col_size = static_cast<size_t>(g.col_rows()) * g.col_cols();
+        const auto x = random_vector(in_size, 1), y = random_vector(col_size, 2);
+        std::vector<float> col(col_size), back(in_size);
+        im2col(col.data(), x.data(), g, pool);
+        col2im(back.data(), y.data(), g, pool);
+        double lhs = 0, rhs = 0;
+        for (size_t i = 0; i < in_size; ++i) lhs += static_cast<double>(back[i]) * x[i];
+        for (size_t i = 0; i < col_size; ++i) rhs += static_cast<double>(y[i]) * col[i];
+        CHECK(std::fabs(lhs - rhs) <= 1e-4 * std::max(1.0, std::fabs(lhs)));
+    }
+}
+
+TEST_CASE("im2col on a hand-computed 1x3x3 image, 2x2 kernel, padding 0", "[conv]") {
+    ThreadPool pool(1);
+    const ConvGeometry g{1, 1, 3, 3, 1, 2, 1, 0};
+    const float in[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    float col[16];
+    im2col(col, in, g, pool);
+    // rows (kh, kw) = (0,0) (0,1) (1,0) (1,1); columns the 4 output pixels
+    const float expected[16] = {1, 2, 4, 5, 2, 3, 5, 6, 4, 5, 7, 8, 5, 6, 8, 9};
+    for (int i = 0; i < 16; ++i) CHECK(col[i] == expected[i]);
+}
+
+TEST_CASE("conv_forward matches direct convolution", "[conv]") {
+    ThreadPool pool(3);
+    for (const ConvGeometry& g : kGeometries) {
+        const size_t in_size = static_cast<size_t>(g.batch) * g.in_channels * g.in_h * g.in_w;
+        const size_t out_size = static_cast<size_t>(g.batch) * g.out_channels * g.out_h() * g.out_w();
+        const auto x = random_vector(in_size, 3);
+        const auto w = random_vector(static_cast<size_t>(g.out_channels) * g.col_rows(), 4);
+        const auto b = random_vector(g.out_channels, 5);
+        std::vector<float> out(out_size), ref(out_size);
+        std::vector<float> col(static_cast<size_t>(g.col_rows()) * g.col_cols());
+        std::vector<float> gemm_out(static_cast<size_t>(g.out_channels) * g.col_cols());
+        conv_forward(out.data(), col.data(), gemm_out.data(), x.data(), w.data(), b.data(), g, pool);
+        conv_naive(ref.data(), x.data(), w.data(), b.data(), g);
+        const MaxDiff d = max_abs_diff(out.data(), ref.data(), out_size);
+        INFO("max diff " << d.diff << " at " << d.index);
+        CHECK(d.diff < 1e-4);
+    }
+}
+
+TEST_CASE("conv_backward matches finite differences for weight, bias and input", "[conv][gradcheck]") {
+    ThreadPool pool(2);
+    for (const ConvGeometry& g : kGeometries) {
+        const size_t in_size = static_cast<size_t>(g.batch) * g.in_channels * g.in_h * g.in_w;
+        const size_t out_size = static_cast<size_t>(g.batch) * g.out_channels * g.out_h() * g.out_w();
+        const size_t col_size = static_cast<size_t>(g.col_rows()) * g.col_cols();
+        auto x = random_vector(in_size, 6);
+        auto w = random_vector(static_cast<size_t>(g.out_channels) * g.col_rows(), 7);
+        auto b = random_vector(g.out_channels, 8);
+        const auto r = random_vector(out_size, 9);
+        std::vector<float> out(out_size), col(col_size), gemm_out(static_cast<size_t>(g.out_channels) * g.col_cols());
+        auto loss = [&] {
+            conv_forward(out.data(), col.data(), gemm_out.data(), x.data(), w.data(), b.data(), g, pool);
+            return weighted_sum(out.data(), r);
+        };
+        loss();
+        std::vector<float> dw(w.size()), db(b.size()), dx(in_size), dout_t(gemm_out.size()), dcol(col_size);
+        conv_backward(dw.data(), db.data(), dx.data(), dout_t.data(), dcol.data(), r.data(), col.data(),
+                      w.data(), g, pool);
+        // The loss is linear in each of w, b, x, so a large step is exact.
+        const float eps = 0.5f;
+        for (size_t i = 0; i < w.size(); i += 7)
+            CHECK(gradients_agree(dw[i], numeric_derivative(w[i], eps, loss), 1e-3));
+        for (size_t i = 0; i < b.size(); ++i)
+            CHECK(gradients_agree(db[i], numeric_derivative(b[i], eps, loss), 1e-3));
+        for (size_t i = 0; i < x.size(); i += 5)
+            CHECK(gradients_agree(dx[i], numeric_derivative(x[i], eps, loss), 1e-3));
+    }
+}
+
+TEST_CASE("dense forward matches a hand computation and backward matches finite differences", "[dense][gradcheck]") {
+    ThreadPool pool(2);
+    {
+        // out = in · weightᵀ + bias with in (1,2) = [1, 2], weight (3,2), bias (3)
+        const float in[2] = {1, 2}, weight[6] = {1, 0, 0, 1, 1, 1}, bias[3] = {0.5f, -1, 0};
+        float out[3];
+        dense_forward(out, in, weight, bias, 1, 2, 3, pool);
+        CHECK(out[0] == 1.5f);
+        CHECK(out[1] == 1.0f);
+        CHECK(out[2] == 3.0f);
+    }
+    const int B = 5, IN = 37, OUT = 19;
+    auto x = random_vector(B * IN, 10), w = random_vector(OUT * IN, 11), b = random_vector(OUT, 12);
+    const auto r = random_vector(B * OUT, 13);
+    std::vector<float> out(B * OUT);
+    auto loss = [&] {
+        dense_forward(out.data(), x.data(), w.data(), b.data(), B, IN, OUT, pool);
+        return weighted_sum(out.data(), r);
+    };
+    std::vector<float> dw(w.size()), db(b.size()), dx(x.size());
+    dense_backward(dw.data(), db.data(), dx.data(), r.data(), x.data(), w.data(), B, IN, OUT, pool);
+    for (size_t i = 0; i < w.size(); i += 3) CHECK(gradients_agree(dw[i], numeric_derivative(w[i], 0.5f, loss), 1e-3));
+    for (size_t i = 0; i < b.size(); ++i) CHECK(gradients_agree(db[i], numeric_derivative(b[i], 0.5f, loss), 1e-3));
+    for (size_t i = 0; i < x.size(); i += 2) CHECK(gradients_agree(dx[i], numeric_derivative(x[i], 0.5f, loss), 1e-3));
+}
+
+TEST_CASE("relu forward and backward, away from the kink at 0", "[relu][gradcheck]") {
+    ThreadPool pool(2);
+    auto x = random_vector(1000, 14);
+    for (float& v : x) v += v < 0 ? -0.1f : 0.1f;  // |x| >= 0.1, so eps = 0.01 never crosses 0
+    const auto r = random_vector(x.size(), 15);
+    std::vector<float> y(x.size());
+    auto loss = [&] {
+        y = x;
+        relu_forward(y.data(), static_cast<int64_t>(y.size()), pool);
+        return weighted_sum(y.data(), r);
+    };
+    loss();
+    for (size_t i = 0; i < x.size(); ++i) REQUIRE(y[i] == (x[i] > 0 ? x[i] : 0.0f));
+    std::vector<float> dx(x.size());
+    relu_backward(dx.data(), r.data(), y.data(), static_cast<int64_t>(x.size()), pool);
+    for (size_t i = 0; i < x.size(); i += 3) CHECK(gradients_agree(dx[i], numeric_derivative(x[i], 0.01f, loss), 1e-3));
+    float nan_value = std::nanf("");
+    relu_forward(&nan_value, 1, pool);
+    CHECK(std::isnan(nan_value));
+}
+
+TEST_CASE("maxpool picks window maxima, floors odd sizes, and routes gradients to them", "[pool][gradcheck]") {
+    ThreadPool pool(2);
+    {
+        // One 3x5 plane: the last row and column are dropped (floor).
+        const float in[15] = {1, 5, 2, 0, 9,
+                              3, 4, 8, 7, 9,
+                              9, 9, 9, 9, 9};
+        float out[2];
+        int32_t arg[2];
+        maxpool_forward(out, arg, in, 1, 3, 5, pool);
+        CHECK(out[0] == 5.0f);
+        CHECK(arg[0] == 1);
+        CHECK(out[1] == 8.0f);
+        CHECK(arg[1] == 7);
+    }
+    const int planes = 6, h = 7, w = 6;
+    // Distinct values 0.1 apart, shuffled: no ties, so eps = 0.01 never changes a winner.
+    std::vector<float> x(planes * h * w);
+    for (size_t i = 0; i < x.size(); ++i) x[i] = 0.1f * static_cast<float>(i);
+    Rng rng(16);
+    rng.shuffle(x);
+    const int oh = h / 2, ow = w / 2;
+    const auto r = random_vector(planes * oh * ow, 17);
+    std::vector<float> y(r.size());
+    std::vector<int32_t> arg(r.size());
+    auto loss = [&] {
+        maxpool_forward(y.data(), arg.data(), x.data(), planes, h, w, pool);
+        return weighted_sum(y.data(), r);
+    };
+    loss();
+    std::vector<float> dx(x.size());
+    maxpool_backward(dx.data(), r.data(), arg.data(), planes, h, w, pool);
+    for (size_t i = 0; i < x.size(); ++i) CHECK(gradients_agree(dx[i], numeric_derivative(x[i], 0.01f, loss), 1e-3));
+}
+
+TEST_CASE("softmax cross-entropy on hand-computed cases", "[loss]") {
+    // Uniform logits: p = 1/K and loss = log K.
+    const float zeros[4] = {0, 0, 0, 0};
+    const uint8_t label0 = 2;
+    float p[4];
+    int correct = -1;
+    CHECK(softmax_cross_entropy_forward(p, &correct, zeros, &label0, 1, 4) == Approx(std::log(4.0)).epsilon(1e-6));
+    for (float v : p) CHECK(v == Approx(0.25));
+    // logits [1, 2, 3], label 0: loss = log(e + e^2 + e^3) - 1 = 2.40760596
+    const float z[3] = {1, 2, 3};
+    const uint8_t label = 0;
+    float q[3];
+    CHECK(softmax_cross_entropy_forward(q, &correct, z, &label, 1, 3) == Approx(2.40760596).epsilon(1e-6));
+    CHECK(correct == 0);
+    CHECK(q[2] == Approx(0.66524096));
+    // Huge logits do not overflow thanks to the subtracted max.
+    const float big[2] = {1000.0f, 0.0f};
+    const uint8_t label1 = 1;
+    float pb[2];
+    CHECK(softmax_cross_entropy_forward(pb, &correct, big, &label1, 1, 2) == Approx(1000.0));
+    CHECK(correct == 0);
+    // Gradient of the mean over a batch of 2: (p - onehot) / 2.
+    const float z2[6] = {1, 2, 3, 0, 0, 0};
+    const uint8_t labels2[2] = {0, 1};
+    float p2[6], d2[6];
+    softmax_cross_entropy_forward(p2, &correct, z2, labels2, 2, 3);
+    softmax_cross_entropy_backward(d2, p2, labels2, 2, 3);
+    CHECK(d2[0] == Approx((0.09003057 - 1) / 2));
+    CHECK(d2[4] == Approx((1.0 / 3 - 1) / 2));
+    CHECK(d2[5] == Approx((1.0 / 3) / 2));
+}
+
+TEST_CASE("softmax cross-entropy gradient matches finite differences", "[loss][gradcheck]") {
+    auto z = random_vector(3 * 10, 18, -3, 3);
+    const uint8_t labels[3] = {4, 0, 9};
+    std::vector<float> p(z.size()), dz(z.size());
+    auto loss = [&] { return softmax_cross_entropy_forward(p.data(), nullptr, z.data(), labels, 3, 10); };
+    loss();
+    softmax_cross_entropy_backward(dz.data(), p.data(), labels, 3, 10);
+    for (size_t i = 0; i < z.size(); ++i) CHECK(gradients_agree(dz[i], numeric_derivative(z[i], 1e-2f, loss), 1e-2, 1e-2));
+}
+
+TEST_CASE("one Adam step matches a hand computation", "[adam]") {
+    ThreadPool pool(2);
+    AdamConfig c;  // lr 1e-4, betas 0.9 / 0.999, eps 1e-7
+    float w[2] = {1.0f, -2.0f}, m[2] = {0, 0}, v[2] = {0, 0};
+    const float g[2] = {0.5f, -0.25f};
+    adam_update(w, m, v, g, 2, 1, c, pool);
+    // Step 1: m = 0.1 g, v = 0.001 g², m̂ = g, v̂ = g², w -= lr * g / (|g| + eps)
+    CHECK(m[0] == Approx(0.05));
+    CHECK(v[1] == Approx(0.001 * 0.0625).epsilon(1e-6));
+    CHECK(w[0] == Approx(1.0 - 1e-4 * 0.5 / (0.5 + 1e-7)).epsilon(1e-7));
+    CHECK(w[1] == Approx(-2.0 + 1e-4 * 0.25 / (0.25 + 1e-7)).epsilon(1e-7));
+    // Step 2 with gradient 0: m = 0.045, v = 0.000999 * 0.25, bias corrections 0.19 and 0.001999.
+    const float zero[2] = {0, 0};
+    const float w0 = w[0];
+    adam_update(w, m, v, zero, 2, 2, c, pool);
+    const double mhat = 0.045 / 0.19, vhat = 0.000999 * 0.25 / (1 - 0.999 * 0.999);
+    CHECK(w[0] == Approx(w0 - 1e-4 * mhat / (std::sqrt(vhat) + 1e-7)).epsilon(1e-7));
+}

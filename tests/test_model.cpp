@@ -1,0 +1,198 @@
+// tests/test_model.cpp — the whole network: layer table and parameter counts,
+// the full backward against finite differences (skipping ReLU and max-pool
+// kinks), bit-identical training for 1 and 3 threads, and a loss that falls
+// on a small synthetic set.
+#include <cstring>
+
+#include "adam.h"
+#include "catch.hpp"
+#include "helpers.h"
+#include "model.h"
+#include "thread_pool.h"
+
+namespace {
+
+// Synthetic "digits": each class is a fixed random set of bright 4x4 squares
+// on a 28x28 canvas, shifted by up to 2 pixels and speckled with noise.
+struct SyntheticDigits {
+    std::vector<std::vector<uint8_t>> templates;
+    explicit SyntheticDigits(uint64_t seed) {
+        Rng rng(seed);
+        for (int k = 0; k < 10; ++k) {
+            std::vector<uint8_t> t(28 * 28, 0);
+            for (int s = 0; s < 5; ++s) {
+                const int y = 4 + static_cast<int>(rng.below(17)), x = 4 + static_cast<int>(rng.below(17));
+                for (int dy = 0; dy < 4; ++dy)
+                    for (int dx = 0; dx < 4; ++dx) t[(y + dy) * 28 + x + dx] = 255;
+            }
+            templates.push_back(t);
+        }
+    }
+    // input (n, 1, S, S) in [0, 1] at size S by nearest neighbour; labels (n).
+    void batch(std::vector<float>& input, std::vector<uint8_t>& labels, int n, int S, Rng& rng) const {
+        input.assign(static_cast<size_t>(n) * S * S, 0.0f);
+        labels.resize(n);
+        for (int i = 0; i < n; ++i) {
+            const int k = static_cast<int>(rng.below(10));
+            labels[i] = static_cast<uint8_t>(k);
+            const int sy = static_cast<int>(rng.below(5)) - 2, sx = static_cast<int>(rng.below(5)) - 2;
+            for (int y = 0; y < S; ++y)
+                for (int x = 0; x < S; ++x) {
+                    const int ty = y * 28 / S - sy, tx = x * 28 / S - sx;
+                    float v = (ty >= 0 && ty < 28 && tx >= 0 && tx < 28) ? templates[k][ty * 28 + tx] / 255.0f : 0.0f;
+                    v += 0.2f * rng.uniform();
+                    input[(static_cast<size_t>(i) * S + y) * S + x] = std::min(v, 1.0f);
+                }
+        }
+    }
+};
+
+// What decides the piecewise-linear parts: every ReLU's sign and every
+// pooling window's winner. Equal signatures mean no kink was crossed.
+std::vector<int32_t> kink_signature(const Model& m, int n) {
+    std::vector<int32_t> sig;
+    for (const ConvActivations& a : m.conv) {
+        const int64_t per_image = a.out.size() / m.max_batch;
+        for (int64_t i = 0; i < per_image * n; ++i) sig.push_back(a.out.data[i] > 0);
+        const int64_t pooled_per_image = a.pools() ? static_cast<int64_t>(a.argmax.size()) / m.max_batch : 0;
+        for (int64_t i = 0; i < pooled_per_image * n; ++i) sig.push_back(a.argmax[i]);
+    }
+    for (int d = 0; d + 1 < kDenseLayers; ++d)
+        for (int64_t i = 0; i < static_cast<int64_t>(n) * m.dense[d].out_features; ++i)
+            sig.push_back(m.dense[d].out.data[i] > 0);
+    return sig;
+}
+
+void train_steps(Model& model, int steps, int batch, double lr, ThreadPool& pool, uint64_t data_seed,
+                 std::vector<float>* losses = nullptr) {
+    const SyntheticDigits digits(99);
+    Rng rng(data_seed);
+    std::vector<float> m(model.parameter_count(), 0.0f), v(model.parameter_count(), 0.0f);
+    std::vector<float> input;
+    std::vector<uint8_t> labels;
+    AdamConfig adam;
+    adam.lr = lr;
+    for (int step = 1; step <= steps; ++step) {
+        digits.batch(input, labels, batch, model.config.image_size, rng);
+        model.forward(input.data(), batch, pool);
+        const float loss = static_cast<float>(model.loss(labels.data(), batch, nullptr));
+        if (losses) losses->push_back(loss);
+        model.backward(labels.data(), batch, pool);
+        adam_update(model.params.data(), m.data(), v.data(), model.grads.data(), model.parameter_count(), step,
+                    adam, pool);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("the default model has the layer table's shapes and 3,805,114 parameters", "[model]") {
+    Model model(ModelConfig{}, 2);
+    CHECK(model.parameter_count() == 3805114);
+    CHECK(model.param_info[0].shape == std::vector<int>{24, 1, 11, 11});
+    CHECK(model.param_info[2].shape == std::vector<int>{64, 24, 5, 5});
+    CHECK(model.param_info[10].shape == std::vector<int>{2304, 64});
+    CHECK(model.param_info[16].shape == std::vector<int>{10, 1024});
+    CHECK(model.conv[0].out.shape == std::vector<int>{2, 24, 12, 12});
+    CHECK(model.conv[0].pooled.shape == std::vector<int>{2, 24, 6, 6});
+    CHECK(model.conv[1].pooled.shape == std::vector<int>{2, 64, 3, 3});
+    CHECK(model.conv[4].pooled.shape == std::vector<int>{2, 64, 1, 1});
+    CHECK(min_image_size() == 39);
+    CHECK_THROWS_WITH(Model(ModelConfig{8, 38, 1, 10}, 1), Catch::Contains("smallest that works is 39"));
+    // The seed project's larger configuration: 3 x 113 x 113, filters 64.
+    CHECK(final_feature_size(113) == 3);
+}
+
+TEST_CASE("whole-model backward matches finite differences of the loss", "[model][gradcheck]") {
+    ThreadPool pool(2);
+    const int n = 3;
+    Model model(ModelConfig{2, 39, 1, 10}, n);
+    model.init_weights(5);
+    // Small non-zero biases, so their gradients are exercised off the zero point.
+    for (const ParamInfo& p : model.param_info)
+        if (p.shape.size() == 1)
+            for (int64_t i = 0; i < p.size; ++i) model.params[p.offset + i] = 0.01f * static_cast<float>(i % 5);
+    const SyntheticDigits digits(3);
+    Rng rng(4);
+    std::vector<float> input;
+    std::vector<uint8_t> labels;
+    digits.batch(input, labels, n, 39, rng);
+
+    auto loss = [&] {
+        model.forward(input.data(), n, pool);
+        return model.loss(labels.data(), n, nullptr);
+    };
+    loss();
+    const std::vector<int32_t> base_signature = kink_signature(model, n);
+    model.backward(labels.data(), n, pool);
+    const std::vector<float> analytic = model.grads;
+
+    int checked = 0, skipped = 0;
+    for (const ParamInfo& p : model.param_info) {
+        int checked_here = 0;
+        const int64_t stride = std::max<int64_t>(1, p.size / 12);
+        for (int64_t i = 0; i < p.size; i += stride) {
+            float& w = model.params[p.offset + i];
+            // A smaller step if the first one crosses a kink; skip if both do.
+            double plus = 0, minus = 0;
+            float eps = 0;
+            bool smooth = false;
+            for (float step : {1e-3f, 2e-4f}) {
+                eps = step;
+                const float saved = w;
+                w = saved + eps;
+                plus = loss();
+                const bool plus_smooth = kink_signature(model, n) == base_signature;
+                w = saved - eps;
+                minus = loss();
+                const bool minus_smooth = kink_signature(model, n) == base_signature;
+                w = saved;
+                smooth = plus_smooth && minus_smooth;
+                if (smooth) break;
+            }
+            if (!smooth) { ++skipped; continue; }
+            const double numeric = (plus - minus) / (2.0 * eps);
+            INFO(p.name << "[" << i << "]: analytic " << analytic[p.offset + i] << ", numeric " << numeric);
+            CHECK(gradients_agree(analytic[p.offset + i], numeric, 5e-2, 1e-3));
+            ++checked;
+            ++checked_here;
+        }
+        INFO(p.name << ": " << checked_here << " checked");
+        CHECK(checked_here >= 2);  // every tensor is covered
+    }
+    INFO("checked " << checked << ", skipped at kinks " << skipped);
+    CHECK(checked > 120);
+}
+
+TEST_CASE("training is bit-identical with 1 and 3 threads", "[model][determinism]") {
+    const ModelConfig config{4, 56, 1, 10};
+    std::vector<float> params_by_threads[2];
+    int slot = 0;
+    for (int threads : {1, 3}) {
+        ThreadPool pool(threads);
+        Model model(config, 8);
+        model.init_weights(7);
+        train_steps(model, 4, 8, 1e-3, pool, 11);
+        params_by_threads[slot++] = model.params;
+    }
+    REQUIRE(params_by_threads[0].size() == params_by_threads[1].size());
+    const MaxDiff d = max_abs_diff(params_by_threads[0].data(), params_by_threads[1].data(), params_by_threads[0].size());
+    INFO("max diff " << d.diff << " at " << d.index);
+    CHECK(std::memcmp(params_by_threads[0].data(), params_by_threads[1].data(),
+                      sizeof(float) * params_by_threads[0].size()) == 0);
+}
+
+TEST_CASE("the loss clearly falls over 300 steps on synthetic digits", "[model][training]") {
+    ThreadPool pool(2);
+    Model model(ModelConfig{2, 39, 1, 10}, 16);
+    model.init_weights(7);
+    std::vector<float> losses;
+    train_steps(model, 300, 16, 1e-3, pool, 21, &losses);
+    double first = 0, last = 0;
+    for (int i = 0; i < 30; ++i) {
+        first += losses[i] / 30;
+        last += losses[losses.size() - 1 - i] / 30;
+    }
+    INFO("mean loss of the first 30 steps " << first << ", of the last 30 " << last);
+    CHECK(first > 1.5);
+    CHECK(last < 0.3 * first);
+}
