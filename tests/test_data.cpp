@@ -1,0 +1,363 @@
+// tests/test_data.cpp — the readers and writers: IDX files (good and crafted
+// bad ones), the data split and order, preprocessing against hand-computed
+// bilinear values, PGM round trips and bad PGMs, checkpoint round trips,
+// corruption, and a checkpoint written byte by byte from the README's format.
+#include <sys/stat.h>
+
+#include <cstring>
+
+#include "catch.hpp"
+#include "checkpoint.h"
+#include "helpers.h"
+#include "mnist.h"
+#include "model.h"
+#include "pgm.h"
+#include "preprocess.h"
+#include "thread_pool.h"
+#include "train.h"
+
+namespace {
+
+std::string be32(uint32_t v) {
+    return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)};
+}
+
+// An IDX image file of count images where pixel p of image i is (i + p) % 256.
+std::string idx_images(uint32_t count, uint32_t rows = 28, uint32_t cols = 28, uint32_t magic = 0x803) {
+    std::string s = be32(magic) + be32(count) + be32(rows) + be32(cols);
+    for (uint32_t i = 0; i < count; ++i)
+        for (uint32_t p = 0; p < rows * cols; ++p) s += static_cast<char>((i + p) % 256);
+    return s;
+}
+
+std::string idx_labels(uint32_t count, uint32_t magic = 0x801) {
+    std::string s = be32(magic) + be32(count);
+    for (uint32_t i = 0; i < count; ++i) s += static_cast<char>(i % 10);
+    return s;
+}
+
+// A directory holding train-* (or t10k-*) files with the given contents.
+std::string make_set(const std::string& images, const std::string& labels, const std::string& prefix = "train",
+                     bool dotted = false) {
+    const std::string dir = temp_path("mnist");
+    ::mkdir(dir.c_str(), 0755);
+    const std::string sep = dotted ? "." : "-";
+    write_file(dir + "/" + prefix + "-images" + sep + "idx3-ubyte", images);
+    write_file(dir + "/" + prefix + "-labels" + sep + "idx1-ubyte", labels);
+    return dir;
+}
+
+std::string error_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const std::exception& e) {
+        return e.what();
+    }
+    return "(no error)";
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// IDX
+
+TEST_CASE("IDX reader reads batches by index, both file spellings", "[idx]") {
+    for (bool dotted : {false, true}) {
+        const std::string dir = make_set(idx_images(5), idx_labels(5), "train", dotted);
+        MnistSet set(dir, "train");
+        REQUIRE(set.size() == 5);
+        const uint32_t indices[3] = {4, 0, 2};
+        std::vector<uint8_t> pixels(3 * kMnistPixels), labels(3);
+        set.read_batch(pixels.data(), labels.data(), indices, 3);
+        CHECK(labels == std::vector<uint8_t>{4, 0, 2});
+        CHECK(pixels[0] == 4);                        // image 4, pixel 0
+        CHECK(pixels[kMnistPixels + 783] == 783 % 256);  // image 0, pixel 783
+        CHECK(pixels[2 * kMnistPixels + 10] == 12);   // image 2, pixel 10
+    }
+}
+
+TEST_CASE("evaluation batches cross the end of the set: 5 images in batches of 2", "[idx]") {
+    ThreadPool pool(1);
+    const std::string dir = make_set(idx_images(5), idx_labels(5), "t10k");
+    MnistSet set(dir, "t10k");
+    Model model(ModelConfig{1, 39, 1, 10}, 2);
+    model.init_weights(1);
+    const EvalResult r = evaluate(model, set, {0, 1, 2, 3, 4}, pool);
+    CHECK(r.total == 5);
+    int64_t counted = 0;
+    for (const auto& row : r.confusion)
+        for (int64_t c : row) counted += c;
+    CHECK(counted == 5);
+    CHECK(r.confusion[4][0] + r.confusion[4][1] + r.confusion[4][2] + r.confusion[4][3] + r.confusion[4][4] +
+              r.confusion[4][5] + r.confusion[4][6] + r.confusion[4][7] + r.confusion[4][8] + r.confusion[4][9] == 1);
+}
+
+TEST_CASE("IDX reader refuses bad files with a message naming the file", "[idx][errors]") {
+    const std::string good_labels = idx_labels(3);
+    struct Case {
+        std::string images, expected;
+    } cases[] = {
+        {idx_images(3, 28, 28, 0x801), "not an IDX image file (magic 0x00000801, expected 0x00000803)"},
+        {idx_images(3).substr(0, 16 + 2 * 784 + 100), "(truncated?)"},
+        {idx_images(3) + "xx", "(trailing data?)"},
+        {idx_images(3, 32, 32), "images are 32x32, expected 28x28"},
+        {std::string("\x1f\x8b\x08\x00", 4) + std::string(100, '\0'), "gzip-compressed; run gunzip on it"},
+        {"", "too short for an IDX header"},
+        {idx_images(0), "holds 0 items"},
+        // A header that claims 4 billion images: refused by size, nothing allocated.
+        {be32(0x803) + be32(0xFFFFFFFF) + be32(28) + be32(28) + std::string(784, '\0'), "(truncated?)"},
+    };
+    for (const Case& c : cases) {
+        const std::string dir = make_set(c.images, good_labels);
+        const std::string message = error_of([&] { MnistSet set(dir, "train"); });
+        INFO(message);
+        CHECK(message.find(dir + "/train-images-idx3-ubyte: ") == 0);
+        CHECK(message.find(c.expected) != std::string::npos);
+    }
+    {
+        const std::string dir = make_set(idx_images(3), idx_labels(4));
+        CHECK_THAT(error_of([&] { MnistSet set(dir, "train"); }), Catch::Contains("holds 4 labels but"));
+    }
+    {
+        std::string labels = idx_labels(3);
+        labels[8 + 1] = 12;  // label of item 1
+        const std::string dir = make_set(idx_images(3), labels);
+        MnistSet set(dir, "train");
+        const uint32_t index = 1;
+        uint8_t pixels[kMnistPixels], label;
+        CHECK_THAT(error_of([&] { set.read_batch(pixels, &label, &index, 1); }),
+                   Catch::Contains("label 12 of item 1 is not a digit"));
+        const uint32_t past_end = 3;
+        CHECK_THAT(error_of([&] { set.read_batch(pixels, &label, &past_end, 1); }), Catch::Contains("out of range"));
+    }
+    {
+        const std::string dir = temp_path("empty_dir");
+        ::mkdir(dir.c_str(), 0755);
+        const std::string message = error_of([&] { MnistSet set(dir, "train"); });
+        CHECK_THAT(message, Catch::Contains("train-images-idx3-ubyte: not found"));
+        CHECK_THAT(message, Catch::Contains("make data"));
+        ::mkdir((dir + "/train-images-idx3-ubyte").c_str(), 0755);
+        write_file(dir + "/train-labels-idx1-ubyte", idx_labels(1));
+        CHECK_THAT(error_of([&] { MnistSet set(dir, "train"); }), Catch::Contains("is a directory"));
+    }
+}
+
+TEST_CASE("the split and epoch order are seeded permutations", "[idx]") {
+    std::vector<uint32_t> train, val, train2, val2;
+    split_indices(100, 0.2, 7, train, val);
+    split_indices(100, 0.2, 7, train2, val2);
+    CHECK(train.size() == 80);
+    CHECK(val.size() == 20);
+    CHECK(train == train2);
+    std::vector<uint32_t> all = train;
+    all.insert(all.end(), val.begin(), val.end());
+    std::sort(all.begin(), all.end());
+    for (uint32_t i = 0; i < 100; ++i) REQUIRE(all[i] == i);
+    const auto e0 = epoch_order(train, 7, 0, true), e1 = epoch_order(train, 7, 1, true);
+    CHECK(e0 != e1);
+    CHECK(e0 == epoch_order(train, 7, 0, true));
+    auto sorted = e1;
+    std::sort(sorted.begin(), sorted.end());
+    auto train_sorted = train;
+    std::sort(train_sorted.begin(), train_sorted.end());
+    CHECK(sorted == train_sorted);
+    CHECK(epoch_order(train, 7, 0, false) == train_sorted);
+    split_indices(100, 0.0, 7, train, val);
+    CHECK(train.size() == 100);
+    CHECK(val.empty());
+}
+
+// ---------------------------------------------------------------------------
+// Preprocessing
+
+TEST_CASE("bilinear resize matches PyTorch's align_corners=False on hand-computed cases", "[preprocess]") {
+    // [[0,1],[2,3]] -> 4x4: taps at source 0, .25, .75, 1 (clamped at both ends)
+    const float in[4] = {0, 1, 2, 3};
+    float out[16];
+    resize_bilinear(out, 4, 4, in, 2, 2);
+    const float expected[16] = {0, 0.25f, 0.75f, 1, 0.5f, 0.75f, 1.25f, 1.5f,
+                                1.5f, 1.75f, 2.25f, 2.5f, 2, 2.25f, 2.75f, 3};
+    for (int i = 0; i < 16; ++i) CHECK(out[i] == Approx(expected[i]));
+    // Downscale 4 -> 2 averages pixel pairs: source 0.5 and 2.5.
+    const float row[4] = {0, 2, 4, 8};
+    float half[2];
+    resize_bilinear(half, 1, 2, row, 1, 4);
+    CHECK(half[0] == Approx(1.0));
+    CHECK(half[1] == Approx(6.0));
+}
+
+TEST_CASE("MNIST bytes go through bytes/255 then the 28->S resize, replicated to C channels", "[preprocess]") {
+    ThreadPool pool(2);
+    std::vector<uint8_t> pixels(kMnistPixels);
+    for (int i = 0; i < kMnistPixels; ++i) pixels[i] = static_cast<uint8_t>(i % 251);
+    std::vector<float> out(3 * 56 * 56);
+    preprocess_mnist_batch(out.data(), pixels.data(), 1, 56, 3, pool);
+    std::vector<float> gray(kMnistPixels), expected(56 * 56);
+    for (int i = 0; i < kMnistPixels; ++i) gray[i] = pixels[i] / 255.0f;
+    resize_bilinear(expected.data(), 56, 56, gray.data(), 28, 28);
+    for (int c = 0; c < 3; ++c)
+        for (int i = 0; i < 56 * 56; ++i) REQUIRE(out[c * 56 * 56 + i] == expected[i]);
+    // A PGM at 56x56 is first brought to 28x28.
+    std::vector<float> big(56 * 56, 1.0f), from_big(56 * 56);
+    preprocess_image(from_big.data(), big.data(), 56, 56, 56, 1);
+    for (float v : from_big) REQUIRE(v == Approx(1.0f));
+}
+
+// ---------------------------------------------------------------------------
+// PGM
+
+TEST_CASE("PGM: P5 round trip, P2 with comments, 16-bit P5", "[pgm]") {
+    std::vector<uint8_t> pixels(7 * 3);
+    for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<uint8_t>(i * 12);
+    const std::string path = temp_path("round.pgm");
+    write_pgm(path, pixels.data(), 7, 3);
+    const GrayImage image = read_pgm(path);
+    REQUIRE(image.width == 7);
+    REQUIRE(image.height == 3);
+    for (size_t i = 0; i < pixels.size(); ++i) CHECK(image.pixels[i] == Approx(pixels[i] / 255.0f));
+
+    const GrayImage p2 = parse_pgm("P2\n# a comment\n2 # width then height\n2\n# max\n10\n0 5\n10 # last\n 2\n", "p2");
+    CHECK(p2.pixels == std::vector<float>{0.0f, 0.5f, 1.0f, 0.2f});
+
+    const std::string p5_16 = std::string("P5 2 1 1000\n") + std::string("\x03\xe8\x01\xf4", 4);
+    const GrayImage wide = parse_pgm(p5_16, "p5_16");
+    CHECK(wide.pixels[0] == Approx(1.0f));
+    CHECK(wide.pixels[1] == Approx(0.5f));
+}
+
+TEST_CASE("PGM: bad files are refused with the file name and the problem", "[pgm][errors]") {
+    struct Case {
+        std::string bytes, expected;
+    } cases[] = {
+        {"", "file is empty"},
+        {"P7\n1 1\n255\n\x01", "not a PGM file"},
+        {"P6\n1 1\n255\n\x01\x02\x03", "is a P6 file, not a grey map"},
+        {"P5\n2 2\n0\n\x01\x02\x03\x04", "maxval is 0"},
+        {"P5\n2 2\n70000\n", "maxval is larger than 65535"},
+        {"P2\n-3 2\n255\n", "width is not a non-negative number"},
+        {"P2\n3x 2\n255\n", "width is not a number"},
+        {"P5\n100000 100000\n255\n", "width is larger than 16384"},
+        {"P5\n0 5\n255\n", "has no pixels"},
+        {"P5\n4 4\n255\n\x01\x02", "pixel data is truncated"},
+        {"P2\n2 1\n9\n3 10\n", "pixel 1 is 10, above maxval 9"},
+        {"P2\n2 1\n9\n3\n", "file ends before the pixel value"},
+        {"P5\n1 1\n255\n\x01garbage", "unexpected data after the image"},
+        {"P2 1 1 255 7 8", "unexpected data after the image"},
+        {"P5\n2 2\n255", "file ends before the pixel data"},
+        {std::string("\x1f\x8b\x08", 3), "gzip-compressed"},
+    };
+    for (const Case& c : cases) {
+        const std::string path = temp_path("bad.pgm");
+        write_file(path, c.bytes);
+        const std::string message = error_of([&] { read_pgm(path); });
+        INFO("input " << c.bytes.substr(0, 20) << " -> " << message);
+        CHECK(message.find(path + ": ") == 0);
+        CHECK(message.find(c.expected) != std::string::npos);
+    }
+    CHECK_THAT(error_of([] { read_pgm("/nonexistent/x.pgm"); }), Catch::Contains("No such file"));
+    CHECK_THAT(error_of([] { read_pgm("/tmp"); }), Catch::Contains("is a directory"));
+}
+
+// ---------------------------------------------------------------------------
+// Checkpoints
+
+TEST_CASE("checkpoint round trip keeps weights, Adam moments and training state", "[checkpoint]") {
+    Model model(ModelConfig{2, 40, 3, 10}, 1);
+    model.init_weights(3);
+    TrainingState state;
+    state.step = 1234;
+    state.seed = 99;
+    state.batch_size = 16;
+    state.train_count = 777;
+    state.lr = 3e-4;
+    state.adam_m = random_vector(model.parameter_count(), 1);
+    state.adam_v = random_vector(model.parameter_count(), 2, 0, 1);
+    const std::string path = temp_path("round.model");
+    save_checkpoint(path, model, &state);
+    const Checkpoint ck = load_checkpoint(path);
+    CHECK(ck.config.filters == 2);
+    CHECK(ck.config.image_size == 40);
+    CHECK(ck.config.channels == 3);
+    CHECK(ck.params == model.params);
+    REQUIRE(ck.has_training_state);
+    CHECK(ck.training.step == 1234);
+    CHECK(ck.training.seed == 99);
+    CHECK(ck.training.batch_size == 16);
+    CHECK(ck.training.train_count == 777);
+    CHECK(ck.training.lr == 3e-4);
+    CHECK(ck.training.adam_m == state.adam_m);
+    CHECK(ck.training.adam_v == state.adam_v);
+
+    save_checkpoint(path, model, nullptr);  // weights only, replacing the old file
+    const Checkpoint weights_only = load_checkpoint(path);
+    CHECK_FALSE(weights_only.has_training_state);
+    CHECK(weights_only.params == model.params);
+    struct stat st;
+    CHECK(::stat((path + ".tmp").c_str(), &st) != 0);  // the temporary is gone
+}
+
+TEST_CASE("checkpoint loader refuses corrupt, truncated and foreign files", "[checkpoint][errors]") {
+    Model model(ModelConfig{1, 39, 1, 10}, 1);
+    model.init_weights(3);
+    const std::string path = temp_path("good.model");
+    save_checkpoint(path, model, nullptr);
+    const std::string good = read_file(path);
+    auto load_bytes = [&](const std::string& bytes) {
+        const std::string p = temp_path("bad.model");
+        write_file(p, bytes);
+        const std::string message = error_of([&] { load_checkpoint(p); });
+        CHECK(message.find(p + ": ") == 0);
+        return message;
+    };
+    std::string flipped = good;
+    flipped[good.size() / 2] ^= 0x10;
+    CHECK_THAT(load_bytes(flipped), Catch::Contains("CRC-32 mismatch"));
+    CHECK_THAT(load_bytes(good.substr(0, good.size() - 100)), Catch::Contains("(truncated?)"));
+    CHECK_THAT(load_bytes(""), Catch::Contains("file is empty"));
+    CHECK_THAT(load_bytes("NOTAMODEL..........................."), Catch::Contains("bad magic"));
+    std::string version = good;
+    version[8] = 2;
+    CHECK_THAT(load_bytes(version), Catch::Contains("checkpoint version 2"));
+    std::string filters = good;
+    filters[12] = 2;  // filters 2: the tensors no longer fit the file
+    CHECK_THAT(load_bytes(filters), Catch::Contains("needs"));
+    std::string huge = good;
+    huge[16] = 0;
+    huge[17] = 0x10;  // image size 4096
+    CHECK_THAT(load_bytes(huge), Catch::Contains("image size 4096 out of range"));
+    std::string renamed = good;
+    renamed[good.find("conv2.weight")] = 'k';
+    CHECK_THAT(load_bytes(renamed), Catch::Contains("tensor 'konv2.weight' found where 'conv2.weight'"));
+    CHECK_THAT(error_of([] { load_checkpoint("/nonexistent.model"); }), Catch::Contains("train one first"));
+}
+
+TEST_CASE("a checkpoint written byte by byte from the documented format loads", "[checkpoint]") {
+    // What an outside tool would do (README, "Checkpoint format"): little-endian
+    // fields, every tensor with its name and shape, no training state, CRC-32.
+    const ModelConfig config{1, 39, 1, 10};
+    const std::vector<ParamInfo> layout = parameter_layout(config);
+    std::string bytes = "ALEXNETC";
+    auto u32 = [&](uint32_t v) { bytes.append(reinterpret_cast<const char*>(&v), 4); };
+    u32(1);                                  // version
+    u32(1); u32(39); u32(1); u32(10);        // filters, image size, channels, classes
+    u32(0);                                  // flags: weights only
+    u32(static_cast<uint32_t>(layout.size()));
+    std::vector<float> expected;
+    for (const ParamInfo& p : layout) {
+        u32(static_cast<uint32_t>(p.name.size()));
+        bytes += p.name;
+        u32(static_cast<uint32_t>(p.shape.size()));
+        for (int d : p.shape) u32(static_cast<uint32_t>(d));
+        for (int64_t i = 0; i < p.size; ++i) {
+            const float v = 0.001f * static_cast<float>(i % 17) - 0.008f;
+            expected.push_back(v);
+            bytes.append(reinterpret_cast<const char*>(&v), 4);
+        }
+    }
+    u32(crc32_update(0, bytes.data(), bytes.size()));
+    const std::string path = temp_path("outside.model");
+    write_file(path, bytes);
+    const Checkpoint ck = load_checkpoint(path);
+    CHECK(ck.params == expected);
+    CHECK(crc32_update(0, "123456789", 9) == 0xCBF43926u);  // the standard CRC-32 check value
+}
