@@ -34,6 +34,7 @@ const char* kMainUsage =
     "  train      train on MNIST, save a checkpoint each epoch, report test accuracy\n"
     "  evaluate   test accuracy, per-class accuracy and confusion matrix of a checkpoint\n"
     "  predict    name the digit in one or more PGM images\n"
+    "  export     write one MNIST image as a PGM file, to try predict on\n"
     "\n"
     "Run ./alexnet <command> --help for its flags.\n";
 
@@ -75,6 +76,16 @@ const char* kPredictUsage =
     "  --model FILE        checkpoint (default alexnet.model)\n"
     "  --json              one JSON object per image (file, digit, probabilities)\n"
     "  --threads N         worker threads (default: all hardware threads)\n";
+
+const char* kExportUsage =
+    "usage: ./alexnet export --index N --out FILE.pgm [flags]\n"
+    "\n"
+    "Writes MNIST image N as an 8-bit PGM and prints its label.\n"
+    "\n"
+    "  --index N           image index (0-based)\n"
+    "  --out FILE          PGM file to write\n"
+    "  --set test|train    t10k (default) or train images\n"
+    "  --data DIR          MNIST IDX files (default data/mnist)\n";
 
 // ---------------------------------------------------------------------------
 // Flag parsing
@@ -291,6 +302,39 @@ int command_predict(Args& args) {
     return 0;
 }
 
+// ---------------------------------------------------------------------------
+// export
+
+int command_export(Args& args) {
+    std::string data_dir = "data/mnist", out, set_name = "test";
+    long long index = -1;
+    while (!args.done()) {
+        const std::string f = args.next();
+        if (f == "--help" || f == "-h") { std::fputs(kExportUsage, stdout); return 0; }
+        else if (f == "--index") index = args.integer(f, 0, UINT32_MAX);
+        else if (f == "--out") out = args.value(f);
+        else if (f == "--data") data_dir = args.value(f);
+        else if (f == "--set") {
+            set_name = args.value(f);
+            if (set_name != "test" && set_name != "train")
+                throw UsageError("--set must be test or train, not '" + set_name + "'");
+        }
+        else unknown_flag(f);
+    }
+    if (index < 0) throw UsageError("export needs --index N");
+    if (out.empty()) throw UsageError("export needs --out FILE.pgm");
+    MnistSet set(data_dir, set_name == "test" ? "t10k" : "train");
+    if (index >= set.size())
+        throw UsageError("--index " + std::to_string(index) + " is past the last image (" +
+                         std::to_string(set.size() - 1) + ")");
+    const uint32_t i = static_cast<uint32_t>(index);
+    uint8_t pixels[kMnistPixels], label = 0;
+    set.read_batch(pixels, &label, &i, 1);
+    write_pgm(out, pixels, kMnistSide, kMnistSide);
+    std::printf("wrote %s (%s image %u, label %d)\n", out.c_str(), set_name.c_str(), i, label);
+    return 0;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -308,6 +352,7 @@ int main(int argc, char** argv) {
     const char* usage = command == "train"      ? kTrainUsage
                         : command == "evaluate" ? kEvaluateUsage
                         : command == "predict"  ? kPredictUsage
+                        : command == "export"   ? kExportUsage
                                                 : nullptr;
     if (!usage) {
         std::fprintf(stderr, "alexnet: unknown command '%s'\n\n%s", command.c_str(), kMainUsage);
@@ -318,7 +363,8 @@ int main(int argc, char** argv) {
     try {
         if (command == "train") code = command_train(args);
         else if (command == "evaluate") code = command_evaluate(args);
-        else code = command_predict(args);
+        else if (command == "predict") code = command_predict(args);
+        else code = command_export(args);
     } catch (const UsageError& e) {
         std::fprintf(stderr, "alexnet %s: %s\n\n%s", command.c_str(), e.what(), usage);
         code = 2;
