@@ -11,6 +11,7 @@
 #include "gemm.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <vector>
 
 #include "thread_pool.h"
@@ -37,79 +38,114 @@ constexpr int MR = 6, NR = 8;   // 12 of 16 xmm (SSE / NEON) registers
 // every element of C is the same for every pool size.
 constexpr int KC = 256;
 
+// Products with M and N both at least this large pack every strip of A and B.
+constexpr int kPackAllFrom = 256;
+
 // Largest tile of C handed to one task, in strips.
 constexpr int kMaxTileStripsM = 16;  // 96 rows
 constexpr int kMaxTileStripsN = 16;  // 256 columns with AVX2
 
 // ---------------------------------------------------------------------------
-// Packing
+// The problem in normal form
+//
+// The micro-kernel broadcasts single elements of A and loads rows of NR
+// contiguous elements of B, so A may be read in place in either layout, but B
+// only when its rows are contiguous. When they are not (op(B) = Bᵀ), that
+// operand is packed (copied transposed) first; packing costs a pass over it,
+// so if packing op(A) instead would be cheaper, the product is computed as
+// Cᵀ = op(B)ᵀ · op(A)ᵀ, with the micro-kernel storing its results transposed.
 
-// A_pack (ceil(M/MR) strips, each K x MR): strip s holds rows [s*MR, s*MR+MR)
-// of op(A), element (i, k) at [s*K*MR + k*MR + i]; rows past M are zero.
-void pack_a_strip(bool trans_a, int M, int K, const float* A, int lda, int strip,
-                  float* dst) {
-    const int row0 = strip * MR;
-    const int rows = std::min(MR, M - row0);
-    for (int k = 0; k < K; ++k) {
-        float* d = dst + static_cast<long>(k) * MR;
-        for (int i = 0; i < MR; ++i) {
-            if (i >= rows) { d[i] = 0.0f; continue; }
-            const long r = row0 + i;
-            d[i] = trans_a ? A[k * static_cast<long>(lda) + r] : A[r * lda + k];
-        }
-    }
+struct Problem {
+    int M, N, K;
+    const float* A; int lda; bool a_rows;  // a(i,k) = a_rows ? A[i*lda + k] : A[k*lda + i]
+    const float* B; int ldb; bool b_rows;  // b(k,j) = b_rows ? B[k*ldb + j] : B[j*ldb + k]
+    float* C; int ldc; bool c_transposed;  // c(i,j) is C[i*ldc + j], or C[j*ldc + i] if transposed
+};
+
+Problem normal_form(bool trans_a, bool trans_b, int M, int N, int K, const float* A, int lda,
+                    const float* B, int ldb, float* C, int ldc) {
+    const Problem as_is{M, N, K, A, lda, !trans_a, B, ldb, !trans_b, C, ldc, false};
+    const Problem swapped{N, M, K, B, ldb, trans_b, A, lda, trans_a, C, ldc, true};
+    const int64_t pack_as_is = trans_b ? static_cast<int64_t>(K) * N : 0;
+    const int64_t pack_swapped = trans_a ? 0 : static_cast<int64_t>(K) * M;
+    return pack_swapped < pack_as_is ? swapped : as_is;
 }
 
-// B_pack (ceil(N/NR) strips, each K x NR): strip t holds columns [t*NR, t*NR+NR)
-// of op(B), element (k, j) at [t*K*NR + k*NR + j]; columns past N are zero.
-void pack_b_strip(bool trans_b, int N, int K, const float* B, int ldb, int strip,
-                  float* dst) {
-    const int col0 = strip * NR;
-    const int cols = std::min(NR, N - col0);
-    if (cols < NR) std::fill(dst, dst + static_cast<long>(K) * NR, 0.0f);
-    if (!trans_b) {  // rows of op(B) are rows of B: copy NR floats per k
-        for (int k = 0; k < K; ++k) {
-            const float* src = B + k * static_cast<long>(ldb) + col0;
-            float* d = dst + static_cast<long>(k) * NR;
-            for (int j = 0; j < cols; ++j) d[j] = src[j];
+// ---------------------------------------------------------------------------
+// Packing
+
+// B strip (K x NR, row k at [k*NR]) = columns [col0, col0 + NR) of b(k, j),
+// zero past column N. Used for every strip when B's rows are not contiguous,
+// and for the last, partial strip otherwise.
+void pack_b_strip(const Problem& p, int col0, float* dst) {
+    const int cols = std::min(NR, p.N - col0);
+    if (cols < NR) std::fill(dst, dst + static_cast<int64_t>(p.K) * NR, 0.0f);
+    if (p.b_rows) {
+        for (int k = 0; k < p.K; ++k) {
+            const float* src = p.B + k * static_cast<int64_t>(p.ldb) + col0;
+            for (int j = 0; j < cols; ++j) dst[static_cast<int64_t>(k) * NR + j] = src[j];
         }
         return;
     }
-    // op(B) = Bᵀ: column j of op(B) is row col0 + j of B. Transpose in blocks
-    // of 16 k so that each source row is read 64 contiguous bytes at a time
-    // while the destination block (16 x NR floats) stays in L1.
+    // b(k, j) = B[j*ldb + k]: transpose in blocks of 16 k, so that each source
+    // row is read 64 contiguous bytes at a time while the destination block
+    // (16 x NR floats) stays in L1.
     constexpr int KB = 16;
-    for (int k0 = 0; k0 < K; k0 += KB) {
-        const int kb = std::min(KB, K - k0);
+    for (int k0 = 0; k0 < p.K; k0 += KB) {
+        const int kb = std::min(KB, p.K - k0);
         for (int j = 0; j < cols; ++j) {
-            const float* src = B + (col0 + j) * static_cast<long>(ldb) + k0;
-            float* d = dst + static_cast<long>(k0) * NR + j;
+            const float* src = p.B + (col0 + j) * static_cast<int64_t>(p.ldb) + k0;
+            float* d = dst + static_cast<int64_t>(k0) * NR + j;
             for (int kk = 0; kk < kb; ++kk) d[kk * NR] = src[kk];
         }
     }
 }
 
+// A strip (K x MR, column-major: a(i,k) at [k*MR + i]) = rows [row0, row0 + MR)
+// of a(i, k), zero past row M. Used for the last, partial strip of A (so the
+// micro-kernel never reads past the matrix) and for every strip of large
+// products.
+void pack_a_strip(const Problem& p, int row0, float* dst) {
+    const int rows = p.M - row0;
+    for (int k = 0; k < p.K; ++k)
+        for (int i = 0; i < MR; ++i)
+            dst[static_cast<int64_t>(k) * MR + i] =
+                i >= rows ? 0.0f
+                : p.a_rows ? p.A[(row0 + i) * static_cast<int64_t>(p.lda) + k]
+                           : p.A[k * static_cast<int64_t>(p.lda) + row0 + i];
+}
+
 // ---------------------------------------------------------------------------
 // Micro-kernel
 
-// acc (MR x NR) = A strip block (kc x MR) · B strip block (kc x NR), then
-// written to the rows x cols corner of C: C = acc (overwrite) or C += acc.
-// The fixed-size loops are unrolled by the compiler; with -O3 and FMA each
-// row of acc lives in NR/W vector registers and each k costs MR*NR/W FMAs.
-void micro_kernel(int kc, const float* __restrict a, const float* __restrict b,
-                  float* __restrict c, int ldc, int rows, int cols, bool overwrite) {
+// acc (MR x NR) = Σ_k a(i, k) · b(k, j) over kc values of k, then written to
+// the rows x cols corner of C: C = acc (overwrite) or C += acc.
+//   a(i,k) = A_ROWS ? a[i*lda + k] : a[k*lda + i]     (broadcast, any layout)
+//   b(k,j) = b[k*ldb + j]                              (NR contiguous floats)
+// The fixed-size loops are unrolled by the compiler; with -O3 and FMA each row
+// of acc lives in NR/W vector registers and each k costs MR*NR/W FMAs.
+template <bool A_ROWS, bool C_TRANSPOSED>
+void micro_kernel(int kc, const float* __restrict a, int64_t lda, const float* __restrict b,
+                  int64_t ldb, float* __restrict c, int64_t ldc, int rows, int cols, bool overwrite) {
     float acc[MR][NR] = {};
     for (int k = 0; k < kc; ++k) {
-        const float* bk = b + k * NR;
-        const float* ak = a + k * MR;
+        const float* bk = b + k * ldb;
         for (int i = 0; i < MR; ++i) {
-            const float ai = ak[i];
+            const float ai = A_ROWS ? a[i * lda + k] : a[k * lda + i];
             for (int j = 0; j < NR; ++j) acc[i][j] += ai * bk[j];
         }
     }
+    if (C_TRANSPOSED) {  // c(i,j) at c[j*ldc + i]
+        for (int j = 0; j < cols; ++j)
+            for (int i = 0; i < rows; ++i) {
+                float& dst = c[j * ldc + i];
+                dst = overwrite ? acc[i][j] : dst + acc[i][j];
+            }
+        return;
+    }
     if (rows == MR && cols == NR) {
         for (int i = 0; i < MR; ++i) {
-            float* ci = c + static_cast<long>(i) * ldc;
+            float* ci = c + i * ldc;
             if (overwrite)
                 for (int j = 0; j < NR; ++j) ci[j] = acc[i][j];
             else
@@ -117,15 +153,17 @@ void micro_kernel(int kc, const float* __restrict a, const float* __restrict b,
         }
         return;
     }
-    for (int i = 0; i < rows; ++i) {
-        float* ci = c + static_cast<long>(i) * ldc;
-        for (int j = 0; j < cols; ++j) ci[j] = overwrite ? acc[i][j] : ci[j] + acc[i][j];
-    }
+    for (int i = 0; i < rows; ++i)
+        for (int j = 0; j < cols; ++j) c[i * ldc + j] = overwrite ? acc[i][j] : c[i * ldc + j] + acc[i][j];
 }
 
-// The packing workspace, grown on first use and then reused (see gemm.h).
-std::vector<float>& a_workspace() { static std::vector<float> w; return w; }
-std::vector<float>& b_workspace() { static std::vector<float> w; return w; }
+using MicroKernel = void (*)(int, const float*, int64_t, const float*, int64_t, float*, int64_t, int,
+                             int, bool);
+
+// The packing workspace of the calling thread, grown on first use and then
+// reused (see gemm.h).
+std::vector<float>& b_workspace() { thread_local std::vector<float> w; return w; }
+std::vector<float>& a_workspace() { thread_local std::vector<float> w; return w; }
 
 }  // namespace
 
@@ -137,25 +175,43 @@ void sgemm(bool trans_a, bool trans_b, int M, int N, int K, const float* A, int 
     if (M <= 0 || N <= 0) return;
     if (K <= 0) {  // empty sum: C = beta * C
         for (int i = 0; i < M; ++i)
-            for (int j = 0; j < N; ++j) C[static_cast<long>(i) * ldc + j] = beta == 0.0f ? 0.0f : C[static_cast<long>(i) * ldc + j];
+            for (int j = 0; j < N; ++j) {
+                float& c = C[static_cast<int64_t>(i) * ldc + j];
+                c = beta == 0.0f ? 0.0f : c;
+            }
         return;
     }
-    const int strips_a = (M + MR - 1) / MR;
-    const int strips_b = (N + NR - 1) / NR;
-    const long a_strip_size = static_cast<long>(K) * MR;
-    const long b_strip_size = static_cast<long>(K) * NR;
-    std::vector<float>& a_pack = a_workspace();
-    std::vector<float>& b_pack = b_workspace();
-    if (a_pack.size() < static_cast<size_t>(strips_a * a_strip_size)) a_pack.resize(strips_a * a_strip_size);
-    if (b_pack.size() < static_cast<size_t>(strips_b * b_strip_size)) b_pack.resize(strips_b * b_strip_size);
+    const Problem p = normal_form(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc);
+    const int strips_a = (p.M + MR - 1) / MR;
+    const int strips_b = (p.N + NR - 1) / NR;
+    const bool a_edge = p.M % MR != 0, b_edge = p.N % NR != 0;
+    const int64_t b_strip_floats = static_cast<int64_t>(p.K) * NR;
 
-    // Phase 1: pack every strip of A and B, one strip per task.
-    pool.run(strips_a + strips_b, [&](int s) {
-        if (s < strips_a)
-            pack_a_strip(trans_a, M, K, A, lda, s, a_pack.data() + s * a_strip_size);
-        else
-            pack_b_strip(trans_b, N, K, B, ldb, s - strips_a,
-                         b_pack.data() + (s - strips_a) * b_strip_size);
+    // Phase 1: pack. B strips are read in place when B's rows are contiguous,
+    // A strips always can be; but when both M and N are large every strip is
+    // re-read many times, and packed (contiguous) strips stream from cache far
+    // better than rows a power-of-two stride apart, so everything is packed.
+    // Partial last strips are always packed, zero-padded.
+    const bool pack_all = p.M >= kPackAllFrom && p.N >= kPackAllFrom;
+    const bool pack_all_b = pack_all || !p.b_rows;
+    const int packed_b_strips = pack_all_b ? strips_b : (b_edge ? 1 : 0);
+    const int packed_a_strips = pack_all ? strips_a : (a_edge ? 1 : 0);
+    const int64_t a_strip_floats = static_cast<int64_t>(p.K) * MR;
+    std::vector<float>& b_pack = b_workspace();
+    std::vector<float>& a_pack = a_workspace();
+    if (b_pack.size() < static_cast<size_t>(packed_b_strips * b_strip_floats))
+        b_pack.resize(packed_b_strips * b_strip_floats);
+    if (a_pack.size() < static_cast<size_t>(packed_a_strips * a_strip_floats))
+        a_pack.resize(packed_a_strips * a_strip_floats);
+    pool.run(packed_b_strips + packed_a_strips, [&](int t) {
+        if (t < packed_b_strips) {
+            const int strip = pack_all_b ? t : strips_b - 1;
+            pack_b_strip(p, strip * NR, b_pack.data() + t * b_strip_floats);
+        } else {
+            const int index = t - packed_b_strips;
+            const int strip = pack_all ? index : strips_a - 1;
+            pack_a_strip(p, strip * MR, a_pack.data() + index * a_strip_floats);
+        }
     });
 
     // Phase 2: tiles of C. Shrink tiles until there are a few per thread, so
@@ -173,24 +229,45 @@ void sgemm(bool trans_a, bool trans_b, int M, int N, int K, const float* A, int 
     const int tiles_m = (strips_a + tile_m - 1) / tile_m;
     const int tiles_n = (strips_b + tile_n - 1) / tile_n;
 
+    MicroKernel kernels[2][2] = {{micro_kernel<false, false>, micro_kernel<false, true>},
+                                 {micro_kernel<true, false>, micro_kernel<true, true>}};
     pool.run(tiles_m * tiles_n, [&](int tile) {
         const int sa_begin = (tile / tiles_n) * tile_m;
         const int sb_begin = (tile % tiles_n) * tile_n;
         const int sa_end = std::min(strips_a, sa_begin + tile_m);
         const int sb_end = std::min(strips_b, sb_begin + tile_n);
-        for (int k0 = 0; k0 < K; k0 += KC) {
-            const int kc = std::min(KC, K - k0);
+        for (int k0 = 0; k0 < p.K; k0 += KC) {
+            const int kc = std::min(KC, p.K - k0);
             const bool overwrite = k0 == 0 && beta == 0.0f;
             for (int sb = sb_begin; sb < sb_end; ++sb) {
-                const float* b = b_pack.data() + sb * b_strip_size + static_cast<long>(k0) * NR;
                 const int col0 = sb * NR;
-                const int cols = std::min(NR, N - col0);
+                const int cols = std::min(NR, p.N - col0);
+                // Where this strip of B is read: in place, or from the pack.
+                const float* b;
+                int64_t ldb_strip;
+                if (!pack_all_b && cols == NR) {
+                    b = p.B + static_cast<int64_t>(k0) * p.ldb + col0;
+                    ldb_strip = p.ldb;
+                } else {
+                    const int packed_index = pack_all_b ? sb : 0;
+                    b = b_pack.data() + packed_index * b_strip_floats + static_cast<int64_t>(k0) * NR;
+                    ldb_strip = NR;
+                }
                 for (int sa = sa_begin; sa < sa_end; ++sa) {
-                    const float* a = a_pack.data() + sa * a_strip_size + static_cast<long>(k0) * MR;
                     const int row0 = sa * MR;
-                    const int rows = std::min(MR, M - row0);
-                    micro_kernel(kc, a, b, C + static_cast<long>(row0) * ldc + col0, ldc, rows,
-                                 cols, overwrite);
+                    const int rows = std::min(MR, p.M - row0);
+                    float* c = p.c_transposed ? p.C + row0 + static_cast<int64_t>(col0) * p.ldc
+                                              : p.C + static_cast<int64_t>(row0) * p.ldc + col0;
+                    if (!pack_all && rows == MR) {  // in place
+                        const float* a = p.a_rows ? p.A + static_cast<int64_t>(row0) * p.lda + k0
+                                                  : p.A + static_cast<int64_t>(k0) * p.lda + row0;
+                        kernels[p.a_rows][p.c_transposed](kc, a, p.lda, b, ldb_strip, c, p.ldc, rows,
+                                                          cols, overwrite);
+                    } else {  // packed: column-major with ld MR
+                        const int packed_index = pack_all ? sa : 0;
+                        const float* a = a_pack.data() + packed_index * a_strip_floats + static_cast<int64_t>(k0) * MR;
+                        kernels[0][p.c_transposed](kc, a, MR, b, ldb_strip, c, p.ldc, rows, cols, overwrite);
+                    }
                 }
             }
         }
@@ -203,11 +280,11 @@ void sgemm_naive(bool trans_a, bool trans_b, int M, int N, int K, const float* A
         for (int j = 0; j < N; ++j) {
             double sum = 0.0;
             for (int k = 0; k < K; ++k) {
-                const float a = trans_a ? A[static_cast<long>(k) * lda + i] : A[static_cast<long>(i) * lda + k];
-                const float b = trans_b ? B[static_cast<long>(j) * ldb + k] : B[static_cast<long>(k) * ldb + j];
+                const float a = trans_a ? A[static_cast<int64_t>(k) * lda + i] : A[static_cast<int64_t>(i) * lda + k];
+                const float b = trans_b ? B[static_cast<int64_t>(j) * ldb + k] : B[static_cast<int64_t>(k) * ldb + j];
                 sum += static_cast<double>(a) * b;
             }
-            float& c = C[static_cast<long>(i) * ldc + j];
+            float& c = C[static_cast<int64_t>(i) * ldc + j];
             c = static_cast<float>(sum) + (beta == 0.0f ? 0.0f : c);
         }
     }

@@ -17,9 +17,10 @@ class ThreadPool;
 
 // Fast version: packed panels, a register-blocked micro-kernel, tiles of C
 // spread over the pool. The sum over K for each element of C is done in the
-// same order whatever the pool size, so results are bit-identical for any
-// thread count. Not re-entrant: one sgemm at a time (it reuses one packing
-// workspace, grown on first use and then kept, so steady state allocates nothing).
+// same order whatever the pool size or the split of C, so results are
+// bit-identical for any thread count. Several threads may each run their own
+// sgemm at once (with ThreadPool::serial(), say): the packing workspace is per
+// thread, grown on first use and then kept, so steady state allocates nothing.
 void sgemm(bool trans_a, bool trans_b, int M, int N, int K,
            const float* A, int lda, const float* B, int ldb,
            float beta, float* C, int ldc, ThreadPool& pool);

@@ -6,90 +6,133 @@
 // two threads ever add into the same float.
 #include "layers.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "gemm.h"
 #include "thread_pool.h"
 
 // ---------------------------------------------------------------------------
 // im2col / col2im
+//
+// Both work through a zero-padded copy of one input plane, (H+2p) x (W+2p),
+// and a table that says, for kernel offset (kh, kw) and output pixel
+// (oh, ow), where in that padded plane the pixel sits:
+//   source[(kh*K + kw)][oh*OW + ow] = (oh*stride + kh) * (W+2p) + ow*stride + kw
+// The table depends on the geometry only, not on the channel or the image,
+// so with it each row of col is a plain gather, without bounds checks.
 
-void im2col(float* col, const float* in, const ConvGeometry& g, ThreadPool& pool) {
+namespace {
+
+struct PatchTable {
+    std::vector<int32_t> source;  // (K*K, OH*OW) offsets into the padded plane
+    std::vector<float> padded;    // (H+2p, W+2p) one zero-padded input plane
+};
+
+// The calling thread's table for g, rebuilt per call but never reallocated
+// once large enough (no allocation in steady state).
+PatchTable& patch_table(const ConvGeometry& g) {
+    thread_local PatchTable t;
     const int OH = g.out_h(), OW = g.out_w(), K = g.kernel;
-    const int64_t cols = g.col_cols();
-    const int64_t plane = static_cast<int64_t>(g.in_h) * g.in_w;
-    // One task per image: image n owns columns [n*OH*OW, (n+1)*OH*OW).
-    pool.run(g.batch, [&](int n) {
-        for (int c = 0; c < g.in_channels; ++c) {
-            const float* src = in + (static_cast<int64_t>(n) * g.in_channels + c) * plane;
-            for (int kh = 0; kh < K; ++kh) {
-                for (int kw = 0; kw < K; ++kw) {
-                    const int row = (c * K + kh) * K + kw;
-                    float* dst = col + row * cols + static_cast<int64_t>(n) * OH * OW;
-                    for (int oh = 0; oh < OH; ++oh) {
-                        const int ih = oh * g.stride - g.pad + kh;
-                        const bool row_inside = ih >= 0 && ih < g.in_h;
-                        for (int ow = 0; ow < OW; ++ow) {
-                            const int iw = ow * g.stride - g.pad + kw;
-                            dst[oh * OW + ow] = (row_inside && iw >= 0 && iw < g.in_w)
-                                                    ? src[ih * g.in_w + iw]
-                                                    : 0.0f;
-                        }
-                    }
-                }
-            }
-        }
-    });
+    const int padded_w = g.in_w + 2 * g.pad;
+    t.source.resize(static_cast<size_t>(K) * K * OH * OW);
+    t.padded.resize(static_cast<size_t>(g.in_h + 2 * g.pad) * padded_w);
+    int32_t* s = t.source.data();
+    for (int kh = 0; kh < K; ++kh)
+        for (int kw = 0; kw < K; ++kw)
+            for (int oh = 0; oh < OH; ++oh)
+                for (int ow = 0; ow < OW; ++ow)
+                    *s++ = (oh * g.stride + kh) * padded_w + ow * g.stride + kw;
+    return t;
 }
 
-void col2im(float* in, const float* col, const ConvGeometry& g, ThreadPool& pool) {
-    const int OH = g.out_h(), OW = g.out_w(), K = g.kernel;
+}  // namespace
+
+void im2col(float* col, const float* in, const ConvGeometry& g, int first, int count) {
+    const int P = g.out_h() * g.out_w(), KK = g.kernel * g.kernel;
     const int64_t cols = g.col_cols();
     const int64_t plane = static_cast<int64_t>(g.in_h) * g.in_w;
-    // One task per image: every column of image n lands in image n only.
-    pool.run(g.batch, [&](int n) {
-        float* image = in + static_cast<int64_t>(n) * g.in_channels * plane;
-        std::memset(image, 0, sizeof(float) * g.in_channels * plane);
+    const int padded_w = g.in_w + 2 * g.pad;
+    PatchTable& t = patch_table(g);
+    std::fill(t.padded.begin(), t.padded.end(), 0.0f);  // the border stays zero
+    for (int n = first; n < first + count; ++n) {
         for (int c = 0; c < g.in_channels; ++c) {
-            float* dst = image + c * plane;
-            for (int kh = 0; kh < K; ++kh) {
-                for (int kw = 0; kw < K; ++kw) {
-                    const int row = (c * K + kh) * K + kw;
-                    const float* src = col + row * cols + static_cast<int64_t>(n) * OH * OW;
-                    for (int oh = 0; oh < OH; ++oh) {
-                        const int ih = oh * g.stride - g.pad + kh;
-                        if (ih < 0 || ih >= g.in_h) continue;
-                        for (int ow = 0; ow < OW; ++ow) {
-                            const int iw = ow * g.stride - g.pad + kw;
-                            if (iw >= 0 && iw < g.in_w) dst[ih * g.in_w + iw] += src[oh * OW + ow];
-                        }
-                    }
-                }
+            const float* src = in + (static_cast<int64_t>(n) * g.in_channels + c) * plane;
+            for (int y = 0; y < g.in_h; ++y)
+                std::memcpy(&t.padded[(y + g.pad) * padded_w + g.pad], src + y * g.in_w,
+                            sizeof(float) * g.in_w);
+            for (int kk = 0; kk < KK; ++kk) {
+                // col[(c, kh, kw)][n, oh, ow] = padded[oh*stride + kh][ow*stride + kw]
+                float* __restrict d = col + (c * KK + kk) * cols + static_cast<int64_t>(n) * P;
+                const int32_t* __restrict source = t.source.data() + kk * P;
+                const float* __restrict padded = t.padded.data();
+                for (int p = 0; p < P; ++p) d[p] = padded[source[p]];
             }
         }
-    });
+    }
+}
+
+void col2im(float* in, const float* col, const ConvGeometry& g, int first, int count) {
+    const int P = g.out_h() * g.out_w(), KK = g.kernel * g.kernel;
+    const int64_t cols = g.col_cols();
+    const int64_t plane = static_cast<int64_t>(g.in_h) * g.in_w;
+    const int padded_w = g.in_w + 2 * g.pad;
+    PatchTable& t = patch_table(g);
+    for (int n = first; n < first + count; ++n) {
+        for (int c = 0; c < g.in_channels; ++c) {
+            std::fill(t.padded.begin(), t.padded.end(), 0.0f);
+            float* __restrict padded = t.padded.data();
+            for (int kk = 0; kk < KK; ++kk) {
+                // padded[oh*stride + kh][ow*stride + kw] += col[(c, kh, kw)][n, oh, ow]
+                const float* __restrict s = col + (c * KK + kk) * cols + static_cast<int64_t>(n) * P;
+                const int32_t* __restrict source = t.source.data() + kk * P;
+                for (int p = 0; p < P; ++p) padded[source[p]] += s[p];
+            }
+            // The interior is the gradient of the input; the border (padding) is dropped.
+            float* dst = in + (static_cast<int64_t>(n) * g.in_channels + c) * plane;
+            for (int y = 0; y < g.in_h; ++y)
+                std::memcpy(dst + y * g.in_w, &t.padded[(y + g.pad) * padded_w + g.pad],
+                            sizeof(float) * g.in_w);
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------
 // Convolution
 
+namespace {
+
+// The contiguous run of images that task t of `tasks` handles.
+void image_share(int batch, int tasks, int t, int* first, int* count) {
+    *first = static_cast<int>(static_cast<int64_t>(batch) * t / tasks);
+    *count = static_cast<int>(static_cast<int64_t>(batch) * (t + 1) / tasks) - *first;
+}
+
+}  // namespace
+
 void conv_forward(float* out, float* col, float* gemm_out, const float* in, const float* weight,
                   const float* bias, const ConvGeometry& g, ThreadPool& pool) {
     const int OC = g.out_channels, CKK = g.col_rows();
-    const int64_t NP = g.col_cols();          // N*OH*OW
+    const int64_t NP = g.col_cols();          // N*OH*OW, the row length of col
     const int P = g.out_h() * g.out_w();      // OH*OW, pixels per output plane
-    im2col(col, in, g, pool);
-    // gemm_out (OC, N*OH*OW) = weight (OC, CKK) · col (CKK, N*OH*OW)
-    sgemm(false, false, OC, static_cast<int>(NP), CKK, weight, CKK, col, static_cast<int>(NP), 0.0f,
-          gemm_out, static_cast<int>(NP), pool);
-    // out[n][oc][p] = gemm_out[oc][n*P + p] + bias[oc]   (to NCHW)
-    pool.run(g.batch, [&](int n) {
-        for (int oc = 0; oc < OC; ++oc) {
-            const float* src = gemm_out + oc * NP + static_cast<int64_t>(n) * P;
-            float* dst = out + (static_cast<int64_t>(n) * OC + oc) * P;
-            for (int p = 0; p < P; ++p) dst[p] = src[p] + bias[oc];
-        }
+    const int tasks = std::min(pool.size(), g.batch);
+    pool.run(tasks, [&](int t) {
+        int first, count;
+        image_share(g.batch, tasks, t, &first, &count);
+        const int64_t col0 = static_cast<int64_t>(first) * P;  // this task's first column
+        im2col(col, in, g, first, count);
+        // gemm_out[:, cols] (OC, count*P) = weight (OC, CKK) · col[:, cols] (CKK, count*P)
+        sgemm(false, false, OC, count * P, CKK, weight, CKK, col + col0, static_cast<int>(NP), 0.0f,
+              gemm_out + col0, static_cast<int>(NP), ThreadPool::serial());
+        // out[n][oc][p] = gemm_out[oc][n*P + p] + bias[oc]   (to NCHW)
+        for (int n = first; n < first + count; ++n)
+            for (int oc = 0; oc < OC; ++oc) {
+                const float* src = gemm_out + oc * NP + static_cast<int64_t>(n) * P;
+                float* dst = out + (static_cast<int64_t>(n) * OC + oc) * P;
+                for (int p = 0; p < P; ++p) dst[p] = src[p] + bias[oc];
+            }
     });
 }
 
@@ -100,13 +143,16 @@ void conv_backward(float* dweight, float* dbias, float* din, float* dout_t, floa
     const int64_t NP = g.col_cols();
     const int P = g.out_h() * g.out_w();
     const int np = static_cast<int>(NP);
+    const int tasks = std::min(pool.size(), g.batch);
     // Forward wrote out[n][oc][p] = gemm_out[oc][n*P + p]; gather dout back
     // into that (OC, N*OH*OW) layout so the GEMMs below see it as one matrix.
-    pool.run(OC, [&](int oc) {
-        for (int n = 0; n < g.batch; ++n) {
-            const float* src = dout + (static_cast<int64_t>(n) * OC + oc) * P;
-            std::memcpy(dout_t + oc * NP + static_cast<int64_t>(n) * P, src, sizeof(float) * P);
-        }
+    pool.run(tasks, [&](int t) {
+        int first, count;
+        image_share(g.batch, tasks, t, &first, &count);
+        for (int n = first; n < first + count; ++n)
+            for (int oc = 0; oc < OC; ++oc)
+                std::memcpy(dout_t + oc * NP + static_cast<int64_t>(n) * P,
+                            dout + (static_cast<int64_t>(n) * OC + oc) * P, sizeof(float) * P);
     });
     // forward: out = ... + bias[oc]   =>   dbias[oc] = sum over n, p of dout
     pool.run(OC, [&](int oc) {
@@ -116,12 +162,19 @@ void conv_backward(float* dweight, float* dbias, float* din, float* dout_t, floa
         dbias[oc] = static_cast<float>(sum);
     });
     // forward: gemm_out = weight · col   =>   dweight = dout_t · colᵀ
+    // (a sum over every image, so one GEMM split over the elements of dweight)
     sgemm(false, true, OC, CKK, np, dout_t, np, col, np, 0.0f, dweight, CKK, pool);
     if (din == nullptr) return;
-    //                                    =>   dcol = weightᵀ · dout_t
-    sgemm(true, false, CKK, np, OC, weight, CKK, dout_t, np, 0.0f, dcol, np, pool);
-    // forward: col = im2col(in)           =>   din = col2im(dcol)
-    col2im(din, dcol, g, pool);
+    pool.run(tasks, [&](int t) {
+        int first, count;
+        image_share(g.batch, tasks, t, &first, &count);
+        const int64_t col0 = static_cast<int64_t>(first) * P;
+        //                                 =>   dcol = weightᵀ · dout_t   (this task's columns)
+        sgemm(true, false, CKK, count * P, OC, weight, CKK, dout_t + col0, np, 0.0f, dcol + col0, np,
+              ThreadPool::serial());
+        // forward: col = im2col(in)        =>   din = col2im(dcol)
+        col2im(din, dcol, g, first, count);
+    });
 }
 
 // ---------------------------------------------------------------------------

@@ -27,16 +27,20 @@ struct ConvGeometry {
     int64_t col_cols() const { return static_cast<int64_t>(batch) * out_h() * out_w(); }  // N*OH*OW
 };
 
-// in (N,C,H,W) -> col (C*K*K, N*OH*OW). Row (c,kh,kw), column (n,oh,ow) holds
+// im2col for images [first, first + count) of the batch: fills their columns
+// of col (C*K*K, N*OH*OW). Row (c,kh,kw), column (n,oh,ow) holds
 // in[n][c][oh*stride - pad + kh][ow*stride - pad + kw], or 0 in the padding.
-void im2col(float* col, const float* in, const ConvGeometry& g, ThreadPool& pool);
+// Runs on the calling thread.
+void im2col(float* col, const float* in, const ConvGeometry& g, int first, int count);
 
-// The adjoint of im2col: col (C*K*K, N*OH*OW) -> in (N,C,H,W), summing every
-// column entry back into the pixel it was copied from. Overwrites in.
-void col2im(float* in, const float* col, const ConvGeometry& g, ThreadPool& pool);
+// The adjoint of im2col, for images [first, first + count): overwrites their
+// part of in (N,C,H,W) with the sum of every col entry copied from each pixel.
+void col2im(float* in, const float* col, const ConvGeometry& g, int first, int count);
 
 // in (N,C,H,W) -> out (N,OC,OH,OW) = weight (OC, C*K*K) · im2col(in) + bias.
 // col (C*K*K, N*OH*OW) is kept for backward; gemm_out (OC, N*OH*OW) is scratch.
+// Each thread takes a contiguous run of images through im2col, the GEMM and
+// the copy to NCHW, so the data it writes stays in its own caches.
 void conv_forward(float* out, float* col, float* gemm_out, const float* in,
                   const float* weight, const float* bias, const ConvGeometry& g,
                   ThreadPool& pool);

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "bench.h"
 #include "checkpoint.h"
 #include "mnist.h"
 #include "model.h"
@@ -35,6 +36,7 @@ const char* kMainUsage =
     "  evaluate   test accuracy, per-class accuracy and confusion matrix of a checkpoint\n"
     "  predict    name the digit in one or more PGM images\n"
     "  export     write one MNIST image as a PGM file, to try predict on\n"
+    "  bench      measure the machine's limits, SGEMM, training and inference speed\n"
     "\n"
     "Run ./alexnet <command> --help for its flags.\n";
 
@@ -86,6 +88,21 @@ const char* kExportUsage =
     "  --out FILE          PGM file to write\n"
     "  --set test|train    t10k (default) or train images\n"
     "  --data DIR          MNIST IDX files (default data/mnist)\n";
+
+const char* kBenchUsage =
+    "usage: ./alexnet bench [flags]\n"
+    "\n"
+    "Measures FMA peak and triad bandwidth in-process, SGEMM at every GEMM shape\n"
+    "of a training step, a per-layer step profile, training images/s at 1 and N\n"
+    "threads, inference images/s and batch-1 latency. Synthetic data.\n"
+    "\n"
+    "  --threads N         threads for the N-thread figures (default: all hardware threads)\n"
+    "  --json              print JSON instead of tables\n"
+    "  --filters F         model to measure (default 8)\n"
+    "  --image-size S      (default 56)\n"
+    "  --channels C        (default 1)\n"
+    "  --batch-size N      (default 32)\n"
+    "  --steps N           measured training steps (default 40)\n";
 
 // ---------------------------------------------------------------------------
 // Flag parsing
@@ -164,6 +181,24 @@ int threads_flag(Args& args, const std::string& flag) {
     return static_cast<int>(args.integer(flag, 1, 1024));
 }
 
+// --filters, --image-size, --channels: returns false if flag is none of them.
+bool model_flag(Args& args, const std::string& f, ModelConfig& config) {
+    if (f == "--filters") config.filters = static_cast<int>(args.integer(f, 1, 256));
+    else if (f == "--image-size") {
+        config.image_size = static_cast<int>(args.integer(f, 1, 1024));
+        if (config.image_size < min_image_size())
+            throw UsageError("--image-size " + std::to_string(config.image_size) +
+                             " is too small for AlexNet; the smallest that works is " +
+                             std::to_string(min_image_size()));
+    }
+    else if (f == "--channels") {
+        config.channels = static_cast<int>(args.integer(f, 1, 3));
+        if (config.channels == 2) throw UsageError("--channels must be 1 or 3, not 2");
+    }
+    else return false;
+    return true;
+}
+
 // ---------------------------------------------------------------------------
 // train
 
@@ -178,18 +213,7 @@ int command_train(Args& args) {
         else if (f == "--epochs") o.epochs = static_cast<int>(args.integer(f, 1, 10000));
         else if (f == "--batch-size") o.batch_size = static_cast<int>(args.integer(f, 1, 4096));
         else if (f == "--lr") o.lr = args.real(f, 0.0, 10.0, false);
-        else if (f == "--filters") o.config.filters = static_cast<int>(args.integer(f, 1, 256));
-        else if (f == "--image-size") {
-            o.config.image_size = static_cast<int>(args.integer(f, 1, 1024));
-            if (o.config.image_size < min_image_size())
-                throw UsageError("--image-size " + std::to_string(o.config.image_size) +
-                                 " is too small for AlexNet; the smallest that works is " +
-                                 std::to_string(min_image_size()));
-        }
-        else if (f == "--channels") {
-            o.config.channels = static_cast<int>(args.integer(f, 1, 3));
-            if (o.config.channels == 2) throw UsageError("--channels must be 1 or 3, not 2");
-        }
+        else if (model_flag(args, f, o.config)) continue;
         else if (f == "--val-split") o.val_split = args.real(f, 0.0, 0.9, true);
         else if (f == "--seed") o.seed = static_cast<uint64_t>(args.integer(f, 0, INT64_MAX));
         else if (f == "--threads") threads = threads_flag(args, f);
@@ -303,6 +327,25 @@ int command_predict(Args& args) {
 }
 
 // ---------------------------------------------------------------------------
+// bench
+
+int command_bench(Args& args) {
+    BenchOptions o;
+    while (!args.done()) {
+        const std::string f = args.next();
+        if (f == "--help" || f == "-h") { std::fputs(kBenchUsage, stdout); return 0; }
+        else if (f == "--threads") o.threads = threads_flag(args, f);
+        else if (f == "--json") { args.no_value(f); o.json = true; }
+        else if (!model_flag(args, f, o.config)) {
+            if (f == "--batch-size") o.batch_size = static_cast<int>(args.integer(f, 1, 4096));
+            else if (f == "--steps") o.train_steps = static_cast<int>(args.integer(f, 1, 100000));
+            else unknown_flag(f);
+        }
+    }
+    return run_bench(o);
+}
+
+// ---------------------------------------------------------------------------
 // export
 
 int command_export(Args& args) {
@@ -353,6 +396,7 @@ int main(int argc, char** argv) {
                         : command == "evaluate" ? kEvaluateUsage
                         : command == "predict"  ? kPredictUsage
                         : command == "export"   ? kExportUsage
+                        : command == "bench"    ? kBenchUsage
                                                 : nullptr;
     if (!usage) {
         std::fprintf(stderr, "alexnet: unknown command '%s'\n\n%s", command.c_str(), kMainUsage);
@@ -364,6 +408,7 @@ int main(int argc, char** argv) {
         if (command == "train") code = command_train(args);
         else if (command == "evaluate") code = command_evaluate(args);
         else if (command == "predict") code = command_predict(args);
+        else if (command == "bench") code = command_bench(args);
         else code = command_export(args);
     } catch (const UsageError& e) {
         std::fprintf(stderr, "alexnet %s: %s\n\n%s", command.c_str(), e.what(), usage);

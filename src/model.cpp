@@ -4,6 +4,7 @@
 #include "model.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <stdexcept>
 
@@ -153,6 +154,21 @@ ConvGeometry geometry_for(const ConvActivations& a, int n) {
     return g;
 }
 
+// Adds the lifetime of the object to *slot, if slot is not null.
+class LayerTimer {
+public:
+    explicit LayerTimer(double* slot) : slot_(slot) {
+        if (slot_) start_ = std::chrono::steady_clock::now();
+    }
+    ~LayerTimer() {
+        if (slot_) *slot_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    }
+
+private:
+    double* slot_;
+    std::chrono::steady_clock::time_point start_;
+};
+
 int64_t plane_count(const ConvGeometry& g) { return static_cast<int64_t>(g.batch) * g.out_channels; }
 int64_t out_floats(const ConvGeometry& g) { return plane_count(g) * g.out_h() * g.out_w(); }
 
@@ -162,6 +178,7 @@ const float* Model::forward(const float* input, int n, ThreadPool& pool) {
     if (n < 1 || n > max_batch) throw std::invalid_argument("batch size out of range");
     const float* x = input;  // (n, C, H, W): the current layer's input
     for (int i = 0; i < kConvLayers; ++i) {
+        LayerTimer timer(profile ? &profile->forward_seconds[i] : nullptr);
         ConvActivations& a = conv[i];
         const ConvGeometry g = geometry_for(a, n);
         conv_forward(a.out.ptr(), a.col.ptr(), a.gemm_out.ptr(), x, conv_weight(i), conv_bias(i),
@@ -176,6 +193,7 @@ const float* Model::forward(const float* input, int n, ThreadPool& pool) {
     }
     // Flatten is free: (n, C, H, W) row-major is already (n, C*H*W).
     for (int i = 0; i < kDenseLayers; ++i) {
+        LayerTimer timer(profile ? &profile->forward_seconds[kConvLayers + i] : nullptr);
         DenseActivations& d = dense[i];
         dense_forward(d.out.ptr(), x, dense_weight(i), dense_bias(i), n, d.in_features,
                       d.out_features, pool);
@@ -186,6 +204,7 @@ const float* Model::forward(const float* input, int n, ThreadPool& pool) {
 }
 
 double Model::loss(const uint8_t* labels, int n, int* correct) {
+    LayerTimer timer(profile ? &profile->loss_seconds : nullptr);
     return softmax_cross_entropy_forward(probs.ptr(), correct, dense[kDenseLayers - 1].out.ptr(),
                                          labels, n, config.classes);
 }
@@ -194,10 +213,14 @@ double Model::loss(const uint8_t* labels, int n, int* correct) {
 // Backward: the forward list in reverse
 
 void Model::backward(const uint8_t* labels, int n, ThreadPool& pool) {
-    // loss = softmax_cross_entropy(logits)
-    softmax_cross_entropy_backward(dense[kDenseLayers - 1].dout.ptr(), probs.ptr(), labels, n,
-                                   config.classes);
+    {
+        // loss = softmax_cross_entropy(logits)
+        LayerTimer timer(profile ? &profile->loss_seconds : nullptr);
+        softmax_cross_entropy_backward(dense[kDenseLayers - 1].dout.ptr(), probs.ptr(), labels, n,
+                                       config.classes);
+    }
     for (int i = kDenseLayers - 1; i >= 0; --i) {
+        LayerTimer timer(profile ? &profile->backward_seconds[kConvLayers + i] : nullptr);
         DenseActivations& d = dense[i];
         // out = relu(out)  (every dense layer but the logits)
         if (i + 1 < kDenseLayers)
@@ -214,6 +237,7 @@ void Model::backward(const uint8_t* labels, int n, ThreadPool& pool) {
                        dense_weight(i), n, d.in_features, d.out_features, pool);
     }
     for (int i = kConvLayers - 1; i >= 0; --i) {
+        LayerTimer timer(profile ? &profile->backward_seconds[i] : nullptr);
         ConvActivations& a = conv[i];
         const ConvGeometry g = geometry_for(a, n);
         // x = maxpool(out)

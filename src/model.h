@@ -70,6 +70,14 @@ struct DenseActivations {
     Tensor out, dout;  // (N, OUT): after ReLU (except the logits), and its gradient
 };
 
+// Per-layer wall time, accumulated by forward/backward/loss while
+// Model::profile points at one (for ./alexnet bench). Index: conv1..conv5,
+// then dense1..dense4; a layer's time includes its ReLU and pooling.
+struct LayerProfile {
+    std::array<double, kConvLayers + kDenseLayers> forward_seconds{}, backward_seconds{};
+    double loss_seconds = 0.0;  // softmax cross-entropy, forward and backward
+};
+
 struct Model {
     ModelConfig config;
     int max_batch = 0;
@@ -84,6 +92,7 @@ struct Model {
     std::array<DenseActivations, kDenseLayers> dense;
     Tensor probs;  // (N, classes) softmax of the logits
     Tensor dcol;   // scratch for conv backward: (C*K*K, N*OH*OW) of the largest conv
+    LayerProfile* profile = nullptr;  // when set, layer timings are added to it
 
     Model(const ModelConfig& config, int max_batch);
 

@@ -36,7 +36,7 @@ bool spin_until(Predicate done) {
 ThreadPool::ThreadPool(int num_threads) {
     const int extra = std::max(1, num_threads) - 1;
     workers_.reserve(extra);
-    for (int i = 0; i < extra; ++i) workers_.emplace_back([this] { worker_loop(); });
+    for (int i = 0; i < extra; ++i) workers_.emplace_back([this, i] { worker_loop(i + 1); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -49,19 +49,28 @@ ThreadPool::~ThreadPool() {
     for (auto& w : workers_) w.join();
 }
 
+ThreadPool& ThreadPool::serial() {
+    static ThreadPool pool(1);
+    return pool;
+}
+
 int ThreadPool::hardware_threads() {
     const unsigned n = std::thread::hardware_concurrency();
     return n == 0 ? 1 : static_cast<int>(n);
 }
 
-void ThreadPool::work_on_current_job() {
+void ThreadPool::work_on_current_job(int thread) {
+    // Thread t of T takes tasks [t*n/T, (t+1)*n/T): a fixed, contiguous share.
+    // No shared counter bounces between cores, and consecutive kernels split
+    // the same way, so each thread tends to reread data it wrote itself.
+    const int64_t n = job_tasks_, threads = size();
+    const int begin = static_cast<int>(n * thread / threads);
+    const int end = static_cast<int>(n * (thread + 1) / threads);
     const std::function<void(int)>& task = *job_;
-    for (int i = next_task_.fetch_add(1, std::memory_order_relaxed); i < job_tasks_;
-         i = next_task_.fetch_add(1, std::memory_order_relaxed))
-        task(i);
+    for (int i = begin; i < end; ++i) task(i);
 }
 
-void ThreadPool::worker_loop() {
+void ThreadPool::worker_loop(int thread) {
     uint64_t seen = 0;
     for (;;) {
         auto posted = [&] { return generation_.load(std::memory_order_acquire) != seen; };
@@ -74,7 +83,7 @@ void ThreadPool::worker_loop() {
             std::lock_guard<std::mutex> lock(mutex_);
             if (stopping_) return;
         }
-        work_on_current_job();
+        work_on_current_job(thread);
         // The last worker out wakes run(); run() does not post another job
         // until every worker has said it is done with this one, so job_ and
         // next_task_ are never changed under a worker's feet.
@@ -96,12 +105,11 @@ void ThreadPool::run(int num_tasks, const std::function<void(int)>& task) {
         std::lock_guard<std::mutex> lock(mutex_);
         job_ = &task;
         job_tasks_ = num_tasks;
-        next_task_.store(0, std::memory_order_relaxed);
         workers_finished_.store(0, std::memory_order_relaxed);
         generation_.fetch_add(1, std::memory_order_release);
     }
     job_posted_.notify_all();
-    work_on_current_job();
+    work_on_current_job(0);
 
     const int all = static_cast<int>(workers_.size());
     auto all_finished = [&] { return workers_finished_.load(std::memory_order_acquire) == all; };

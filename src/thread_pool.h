@@ -29,8 +29,9 @@ public:
     int size() const { return static_cast<int>(workers_.size()) + 1; }
 
     // Runs task(i) for every i in [0, num_tasks), on the workers and the
-    // calling thread together, and returns when all have finished. Tasks are
-    // handed out in order from a shared counter, so uneven tasks balance.
+    // calling thread together, and returns when all have finished. Thread t of
+    // T runs the contiguous share [t*n/T, (t+1)*n/T), the calling thread
+    // being thread 0, so tasks should be of similar size.
     void run(int num_tasks, const std::function<void(int)>& task);
 
     // Splits [0, n) into contiguous chunks of at least min_chunk items and
@@ -40,12 +41,16 @@ public:
     void parallel_for(int64_t n, int64_t min_chunk,
                       const std::function<void(int64_t, int64_t)>& body);
 
+    // A pool of one thread, shared: run() on it simply loops on the calling
+    // thread, so any thread may use it, e.g. for a serial GEMM inside a task.
+    static ThreadPool& serial();
+
     // The hardware thread count, at least 1.
     static int hardware_threads();
 
 private:
-    void worker_loop();
-    void work_on_current_job();
+    void worker_loop(int thread);
+    void work_on_current_job(int thread);
 
     std::vector<std::thread> workers_;
     std::mutex mutex_;
@@ -56,7 +61,6 @@ private:
     // workers after they see the new generation.
     const std::function<void(int)>* job_ = nullptr;
     int job_tasks_ = 0;
-    std::atomic<int> next_task_{0};        // next task index to hand out
     std::atomic<int> workers_finished_{0}; // workers done with this job
     std::atomic<uint64_t> generation_{0};  // bumped once per job
     bool stopping_ = false;                // guarded by mutex_

@@ -36,7 +36,8 @@ void check_against_naive(const Shape& s, bool ta, bool tb, float beta, ThreadPoo
 
 TEST_CASE("sgemm matches the naive loop on odd shapes, all transposes, beta 0 and 1", "[gemm]") {
     const Shape shapes[] = {{1, 1, 1},   {7, 5, 3},     {13, 17, 300}, {6, 16, 256},
-                            {37, 70, 513}, {100, 33, 9}, {5, 130, 1},  {64, 100, 600}};
+                            {37, 70, 513}, {100, 33, 9}, {5, 130, 1},  {64, 100, 600},
+                            {300, 270, 50}, {257, 263, 300}};  // the last two pack everything
     for (int threads : {1, 2, 3}) {
         ThreadPool pool(threads);
         for (const Shape& s : shapes)

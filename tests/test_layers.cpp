@@ -54,8 +54,8 @@ TEST_CASE("im2col and col2im are adjoint: <col2im(y), x> = <y, im2col(x)>", "[co
         const size_t col_size = static_cast<size_t>(g.col_rows()) * g.col_cols();
         const auto x = random_vector(in_size, 1), y = random_vector(col_size, 2);
         std::vector<float> col(col_size), back(in_size);
-        im2col(col.data(), x.data(), g, pool);
-        col2im(back.data(), y.data(), g, pool);
+        im2col(col.data(), x.data(), g, 0, g.batch);
+        col2im(back.data(), y.data(), g, 0, g.batch);
         double lhs = 0, rhs = 0;
         for (size_t i = 0; i < in_size; ++i) lhs += static_cast<double>(back[i]) * x[i];
         for (size_t i = 0; i < col_size; ++i) rhs += static_cast<double>(y[i]) * col[i];
@@ -64,11 +64,10 @@ TEST_CASE("im2col and col2im are adjoint: <col2im(y), x> = <y, im2col(x)>", "[co
 }
 
 TEST_CASE("im2col on a hand-computed 1x3x3 image, 2x2 kernel, padding 0", "[conv]") {
-    ThreadPool pool(1);
     const ConvGeometry g{1, 1, 3, 3, 1, 2, 1, 0};
     const float in[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
     float col[16];
-    im2col(col, in, g, pool);
+    im2col(col, in, g, 0, 1);
     // rows (kh, kw) = (0,0) (0,1) (1,0) (1,1); columns the 4 output pixels
     const float expected[16] = {1, 2, 4, 5, 2, 3, 5, 6, 4, 5, 7, 8, 5, 6, 8, 9};
     for (int i = 0; i < 16; ++i) CHECK(col[i] == expected[i]);

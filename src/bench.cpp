@@ -1,0 +1,346 @@
+// bench.cpp — ./alexnet bench. Every figure is a median over repeats after a
+// warm-up, and is reported next to the limit it is bounded by, measured in
+// this same process: FMA peak for compute, triad bandwidth for memory.
+#include "bench.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "adam.h"
+#include "gemm.h"
+#include "rng.h"
+#include "thread_pool.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double now_seconds() {
+    return std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const size_t n = v.size();
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// Median seconds of f() over repeats, after one warm-up call; repeats until
+// both min_repeats calls and min_seconds have passed.
+double time_median(const std::function<void()>& f, int min_repeats = 5, double min_seconds = 0.05) {
+    f();
+    std::vector<double> times;
+    const double start = now_seconds();
+    while (static_cast<int>(times.size()) < min_repeats || now_seconds() - start < min_seconds) {
+        const double t0 = now_seconds();
+        f();
+        times.push_back(now_seconds() - t0);
+        if (times.size() >= 1000) break;
+    }
+    return median(times);
+}
+
+// ---------------------------------------------------------------------------
+// Machine limits
+
+// Floats per vector register of the build's target.
+#if defined(__AVX512F__)
+constexpr int kVectorFloats = 16;
+#elif defined(__AVX__)
+constexpr int kVectorFloats = 8;
+#else
+constexpr int kVectorFloats = 4;
+#endif
+// Independent FMA chains: enough to cover FMA latency x FMA ports (4 x 2 on
+// current x86 cores), few enough to stay in registers.
+constexpr int kChains = 12;
+
+// GFLOPS of one thread running kChains independent vector FMA chains.
+double fma_loop(int64_t iterations) {
+    float acc[kChains][kVectorFloats];
+    for (int c = 0; c < kChains; ++c)
+        for (int w = 0; w < kVectorFloats; ++w) acc[c][w] = 0.001f * static_cast<float>(c + w);
+    volatile float mul_source = 0.9999999f, add_source = 1e-7f;
+    const float mul = mul_source, add = add_source;
+    for (int64_t it = 0; it < iterations; ++it)
+        for (int c = 0; c < kChains; ++c)
+            for (int w = 0; w < kVectorFloats; ++w) acc[c][w] = acc[c][w] * mul + add;
+    float sum = 0.0f;
+    for (int c = 0; c < kChains; ++c)
+        for (int w = 0; w < kVectorFloats; ++w) sum += acc[c][w];
+    volatile float sink = sum;
+    (void)sink;
+    return 2.0 * kChains * kVectorFloats * static_cast<double>(iterations);  // flops
+}
+
+// FMA peak in GFLOPS with the pool's threads all running the loop at once.
+double measure_fma_peak(ThreadPool& pool) {
+    const int64_t iterations = 4'000'000;
+    std::vector<double> rates;
+    for (int r = 0; r < 5; ++r) {
+        const double t0 = now_seconds();
+        pool.run(pool.size(), [&](int) { fma_loop(iterations); });
+        const double seconds = now_seconds() - t0;
+        rates.push_back(2.0 * kChains * kVectorFloats * iterations * pool.size() / seconds / 1e9);
+    }
+    return *std::max_element(rates.begin(), rates.end());
+}
+
+// STREAM triad a = b + s*c over arrays far larger than any cache, in GB/s
+// (3 arrays x 4 bytes per element, as STREAM counts it).
+double measure_triad(ThreadPool& pool) {
+    const int64_t n = int64_t(1) << 24;  // 64 MiB per array
+    std::vector<float> a(n), b(n, 1.0f), c(n, 2.0f);
+    const float s = 0.5f;
+    auto triad = [&] {
+        pool.parallel_for(n, 1 << 16, [&](int64_t begin, int64_t end) {
+            for (int64_t i = begin; i < end; ++i) a[i] = b[i] + s * c[i];
+        });
+    };
+    const double seconds = time_median(triad, 5, 0.2);
+    return 3.0 * 4.0 * n / seconds / 1e9;
+}
+
+// ---------------------------------------------------------------------------
+// GEMM shapes of one training step
+
+struct GemmShape {
+    std::string name;
+    bool trans_a, trans_b;
+    int M, N, K;
+};
+
+std::vector<GemmShape> training_gemm_shapes(const Model& model, int B) {
+    std::vector<GemmShape> shapes;
+    for (int i = 0; i < kConvLayers; ++i) {
+        ConvGeometry g = model.conv[i].geometry;
+        g.batch = B;
+        const std::string name = "conv" + std::to_string(i + 1);
+        const int np = static_cast<int>(g.col_cols()), oc = g.out_channels, ckk = g.col_rows();
+        shapes.push_back({name + " forward", false, false, oc, np, ckk});
+        shapes.push_back({name + " dW", false, true, oc, ckk, np});
+        if (i > 0) shapes.push_back({name + " dX", true, false, ckk, np, oc});
+    }
+    for (int i = 0; i < kDenseLayers; ++i) {
+        const DenseActivations& d = model.dense[i];
+        const std::string name = "dense" + std::to_string(i + 1);
+        shapes.push_back({name + " forward", false, true, B, d.out_features, d.in_features});
+        shapes.push_back({name + " dW", true, false, d.out_features, d.in_features, B});
+        shapes.push_back({name + " dX", false, false, B, d.in_features, d.out_features});
+    }
+    return shapes;
+}
+
+double gemm_gflops(const GemmShape& s, ThreadPool& pool) {
+    const int lda = s.trans_a ? s.M : s.K, ldb = s.trans_b ? s.K : s.N;
+    Rng rng(1);
+    std::vector<float> A(static_cast<size_t>(s.M) * s.K), B(static_cast<size_t>(s.K) * s.N),
+        C(static_cast<size_t>(s.M) * s.N);
+    for (float& x : A) x = rng.uniform(-1, 1);
+    for (float& x : B) x = rng.uniform(-1, 1);
+    const double seconds = time_median([&] {
+        sgemm(s.trans_a, s.trans_b, s.M, s.N, s.K, A.data(), lda, B.data(), ldb, 0.0f, C.data(), s.N, pool);
+    }, 5, 0.05);
+    return 2.0 * s.M * s.N * s.K / seconds / 1e9;
+}
+
+// ---------------------------------------------------------------------------
+// Training and inference
+
+struct SyntheticBatch {
+    Tensor input;                 // (B, C, S, S) uniform in [0, 1]
+    std::vector<uint8_t> labels;  // (B)
+    SyntheticBatch(const ModelConfig& c, int B) : input({B, c.channels, c.image_size, c.image_size}), labels(B) {
+        Rng rng(3);
+        for (float& x : input.data) x = rng.uniform();
+        for (uint8_t& l : labels) l = static_cast<uint8_t>(rng.below(10));
+    }
+};
+
+struct StepTimes {
+    double median_step = 0;        // seconds per training step
+    LayerProfile layers;           // summed over the measured steps
+    double adam_seconds = 0;       // summed over the measured steps
+    int steps = 0;
+};
+
+StepTimes time_training(const ModelConfig& config, int B, int steps, ThreadPool& pool, bool profile) {
+    Model model(config, B);
+    model.init_weights(7);
+    SyntheticBatch batch(config, B);
+    std::vector<float> m(model.parameter_count(), 0.0f), v(model.parameter_count(), 0.0f);
+    AdamConfig adam;
+    StepTimes result;
+    std::vector<double> times;
+    const int warmup = 3;
+    for (int step = 1; step <= warmup + steps; ++step) {
+        const bool measured = step > warmup;
+        model.profile = (profile && measured) ? &result.layers : nullptr;
+        const double t0 = now_seconds();
+        model.forward(batch.input.ptr(), B, pool);
+        model.loss(batch.labels.data(), B, nullptr);
+        model.backward(batch.labels.data(), B, pool);
+        const double t_adam = now_seconds();
+        adam_update(model.params.data(), m.data(), v.data(), model.grads.data(), model.parameter_count(), step,
+                    adam, pool);
+        const double t1 = now_seconds();
+        if (measured) {
+            times.push_back(t1 - t0);
+            result.adam_seconds += t1 - t_adam;
+        }
+    }
+    result.median_step = median(times);
+    result.steps = steps;
+    return result;
+}
+
+double time_inference(const ModelConfig& config, int B, ThreadPool& pool) {
+    Model model(config, B);
+    model.init_weights(7);
+    SyntheticBatch batch(config, B);
+    return time_median([&] { model.forward(batch.input.ptr(), B, pool); }, 20, 0.3);
+}
+
+// ---------------------------------------------------------------------------
+// Report
+
+struct Report {
+    int threads = 1;
+    double peak1 = 0, peakN = 0, triad = 0;
+    struct GemmRow {
+        GemmShape shape;
+        double gflops1, gflopsN;
+    };
+    std::vector<GemmRow> gemms;
+    GemmRow cube{};
+    double geomean_fraction1 = 0;
+    StepTimes stepN;
+    double step1 = 0;
+    double adam_bandwidth = 0;
+    double infer_batch_seconds = 0, latency_seconds = 0;
+    int64_t params = 0;
+};
+
+void print_text(const Report& r, const BenchOptions& o) {
+    const int B = o.batch_size;
+    std::printf("alexnet bench: filters %d, input %dx%dx%d, batch %d, %lld parameters, %d threads\n\n",
+                o.config.filters, o.config.channels, o.config.image_size, o.config.image_size, B,
+                static_cast<long long>(r.params), r.threads);
+    std::printf("machine limits (measured now)\n");
+    std::printf("  FMA peak       %8.1f GFLOPS on 1 thread, %8.1f on %d threads\n", r.peak1, r.peakN, r.threads);
+    std::printf("  triad          %8.1f GB/s on %d threads\n\n", r.triad, r.threads);
+
+    std::printf("SGEMM (C = op(A) op(B), M x N x K)    1 thread          %d threads\n", r.threads);
+    std::printf("  %-16s %5s %5s %5s  %7s %5s   %7s %5s\n", "shape", "M", "N", "K", "GFLOPS", "peak", "GFLOPS", "peak");
+    auto row = [&](const Report::GemmRow& g) {
+        std::printf("  %-16s %5d %5d %5d  %7.1f %4.0f%%   %7.1f %4.0f%%\n", g.shape.name.c_str(), g.shape.M,
+                    g.shape.N, g.shape.K, g.gflops1, 100 * g.gflops1 / r.peak1, g.gflopsN,
+                    100 * g.gflopsN / r.peakN);
+    };
+    for (const auto& g : r.gemms) row(g);
+    row(r.cube);
+    std::printf("  geometric mean over the training-step shapes: %.0f%% of the 1-thread peak\n\n",
+                100 * r.geomean_fraction1);
+
+    const StepTimes& s = r.stepN;
+    const double per_step = 1e3 / s.steps;  // seconds summed over steps -> ms per step
+    double total = s.layers.loss_seconds + s.adam_seconds;
+    for (int i = 0; i < kConvLayers + kDenseLayers; ++i) total += s.layers.forward_seconds[i] + s.layers.backward_seconds[i];
+    std::printf("training step, %d threads (ms per step, share of the step)\n", r.threads);
+    std::printf("  %-8s %9s %9s %7s\n", "layer", "forward", "backward", "share");
+    for (int i = 0; i < kConvLayers + kDenseLayers; ++i) {
+        const std::string name = i < kConvLayers ? "conv" + std::to_string(i + 1) : "dense" + std::to_string(i - kConvLayers + 1);
+        const double f = s.layers.forward_seconds[i], b = s.layers.backward_seconds[i];
+        std::printf("  %-8s %9.3f %9.3f %6.1f%%\n", name.c_str(), f * per_step, b * per_step, 100 * (f + b) / total);
+    }
+    std::printf("  %-8s %19.3f %6.1f%%\n", "loss", s.layers.loss_seconds * per_step, 100 * s.layers.loss_seconds / total);
+    std::printf("  %-8s %19.3f %6.1f%%   %.1f GB/s = %.0f%% of triad\n", "adam", s.adam_seconds * per_step,
+                100 * s.adam_seconds / total, r.adam_bandwidth, 100 * r.adam_bandwidth / r.triad);
+    std::printf("  %-8s %19.3f\n\n", "total", total * per_step);
+
+    const double img1 = B / r.step1, imgN = B / s.median_step;
+    std::printf("training (forward + backward + Adam, median step)\n");
+    std::printf("  1 thread   %8.0f images/s  (%.2f ms/step)\n", img1, 1e3 * r.step1);
+    std::printf("  %d threads  %8.0f images/s  (%.2f ms/step), scaling %.2fx\n\n", r.threads, imgN,
+                1e3 * s.median_step, imgN / img1);
+    std::printf("inference, %d threads\n", r.threads);
+    std::printf("  batch %d    %8.0f images/s\n", B, B / r.infer_batch_seconds);
+    std::printf("  batch 1     %8.3f ms latency\n", 1e3 * r.latency_seconds);
+}
+
+void print_json(const Report& r, const BenchOptions& o) {
+    const int B = o.batch_size;
+    std::printf("{\n  \"config\": {\"filters\": %d, \"image_size\": %d, \"channels\": %d, \"batch_size\": %d, "
+                "\"parameters\": %lld, \"threads\": %d},\n",
+                o.config.filters, o.config.image_size, o.config.channels, B, static_cast<long long>(r.params), r.threads);
+    std::printf("  \"machine\": {\"fma_peak_gflops_1_thread\": %.2f, \"fma_peak_gflops_all_threads\": %.2f, "
+                "\"triad_gb_per_s\": %.2f},\n", r.peak1, r.peakN, r.triad);
+    std::printf("  \"sgemm\": [\n");
+    std::vector<Report::GemmRow> all = r.gemms;
+    all.push_back(r.cube);
+    for (size_t i = 0; i < all.size(); ++i) {
+        const auto& g = all[i];
+        std::printf("    {\"shape\": \"%s\", \"M\": %d, \"N\": %d, \"K\": %d, \"trans_a\": %s, \"trans_b\": %s, "
+                    "\"gflops_1_thread\": %.2f, \"peak_fraction_1_thread\": %.4f, \"gflops_all_threads\": %.2f, "
+                    "\"peak_fraction_all_threads\": %.4f}%s\n",
+                    g.shape.name.c_str(), g.shape.M, g.shape.N, g.shape.K, g.shape.trans_a ? "true" : "false",
+                    g.shape.trans_b ? "true" : "false", g.gflops1, g.gflops1 / r.peak1, g.gflopsN,
+                    g.gflopsN / r.peakN, i + 1 < all.size() ? "," : "");
+    }
+    std::printf("  ],\n  \"sgemm_geomean_peak_fraction_1_thread\": %.4f,\n", r.geomean_fraction1);
+    const StepTimes& s = r.stepN;
+    std::printf("  \"step_ms\": {");
+    for (int i = 0; i < kConvLayers + kDenseLayers; ++i) {
+        const std::string name = i < kConvLayers ? "conv" + std::to_string(i + 1) : "dense" + std::to_string(i - kConvLayers + 1);
+        std::printf("\"%s_forward\": %.4f, \"%s_backward\": %.4f, ", name.c_str(),
+                    1e3 * s.layers.forward_seconds[i] / s.steps, name.c_str(), 1e3 * s.layers.backward_seconds[i] / s.steps);
+    }
+    std::printf("\"loss\": %.4f, \"adam\": %.4f},\n", 1e3 * s.layers.loss_seconds / s.steps, 1e3 * s.adam_seconds / s.steps);
+    std::printf("  \"adam_gb_per_s\": %.2f, \"adam_triad_fraction\": %.4f,\n", r.adam_bandwidth, r.adam_bandwidth / r.triad);
+    std::printf("  \"train_images_per_s_1_thread\": %.1f, \"train_images_per_s_all_threads\": %.1f, \"train_scaling\": %.3f,\n",
+                B / r.step1, B / s.median_step, r.step1 / s.median_step);
+    std::printf("  \"inference_images_per_s\": %.1f, \"inference_batch1_latency_ms\": %.4f\n}\n",
+                B / r.infer_batch_seconds, 1e3 * r.latency_seconds);
+}
+
+}  // namespace
+
+int run_bench(const BenchOptions& o) {
+    const int threads = o.threads > 0 ? o.threads : ThreadPool::hardware_threads();
+    ThreadPool one(1), all(threads);
+    Report r;
+    r.threads = threads;
+    const int B = o.batch_size;
+    const Model probe(o.config, B);
+    r.params = probe.parameter_count();
+
+    r.peak1 = measure_fma_peak(one);
+    r.peakN = measure_fma_peak(all);
+    r.triad = measure_triad(all);
+
+    double log_sum = 0;
+    for (const GemmShape& shape : training_gemm_shapes(probe, B)) {
+        Report::GemmRow g{shape, gemm_gflops(shape, one), gemm_gflops(shape, all)};
+        log_sum += std::log(g.gflops1 / r.peak1);
+        r.gemms.push_back(g);
+    }
+    r.geomean_fraction1 = std::exp(log_sum / r.gemms.size());
+    const GemmShape cube{"1024^3", false, false, 1024, 1024, 1024};
+    r.cube = {cube, gemm_gflops(cube, one), gemm_gflops(cube, all)};
+
+    r.stepN = time_training(o.config, B, o.train_steps, all, true);
+    r.step1 = time_training(o.config, B, std::max(10, o.train_steps / 2), one, false).median_step;
+    // Adam reads w, g, m, v and writes w, m, v: 7 floats per parameter.
+    r.adam_bandwidth = 7.0 * 4.0 * r.params / (r.stepN.adam_seconds / r.stepN.steps) / 1e9;
+    r.infer_batch_seconds = time_inference(o.config, B, all);
+    r.latency_seconds = time_inference(o.config, 1, all);
+
+    if (o.json) print_json(r, o);
+    else print_text(r, o);
+    return 0;
+}
