@@ -211,14 +211,15 @@ void maxpool_forward(float* out, int32_t* argmax, const float* in, int planes, i
             int32_t* arg = argmax + p * oh * ow;
             for (int y = 0; y < oh; ++y) {
                 for (int x = 0; x < ow; ++x) {
-                    // First maximum wins on ties, and a NaN wins over numbers
-                    // (as in PyTorch), scanning the window row by row.
-                    int best = (2 * y) * w + 2 * x;
-                    for (int dy = 0; dy < 2; ++dy) {
-                        for (int dx = 0; dx < 2; ++dx) {
-                            const int idx = (2 * y + dy) * w + 2 * x + dx;
-                            if (src[idx] > src[best] || std::isnan(src[idx])) best = idx;
-                        }
+                    // The window's four inputs, scanned row by row. The first
+                    // maximum wins ties, and a NaN wins over numbers (as in
+                    // PyTorch): "v != v" is true only for NaN.
+                    const int top_left = (2 * y) * w + 2 * x;
+                    const int window[4] = {top_left, top_left + 1, top_left + w, top_left + w + 1};
+                    int best = window[0];
+                    for (int k = 1; k < 4; ++k) {
+                        const float v = src[window[k]];
+                        if (v > src[best] || v != v) best = window[k];
                     }
                     dst[y * ow + x] = src[best];
                     arg[y * ow + x] = best;

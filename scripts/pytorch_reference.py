@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""The same AlexNet in PyTorch: an outside reference for speed and for numbers.
+
+Not run by CI (it needs PyTorch: Debian's python3-torch). Two uses:
+
+  python3 scripts/pytorch_reference.py bench [--threads 1 2] [--steps 40]
+      trains the default model (filters 8, 1x56x56, batch 32, Adam lr 1e-4)
+      on synthetic data and prints the median training images/s per thread
+      count, as ./alexnet bench does.
+
+  python3 scripts/pytorch_reference.py predict MODEL IMG.pgm [...]
+      loads an alexnet checkpoint (the README's format) into PyTorch, applies
+      the same preprocessing, and prints one JSON line per image, like
+      ./alexnet predict --json, so the two can be compared number by number.
+"""
+import argparse
+import json
+import struct
+import sys
+import time
+import zlib
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class AlexNet(nn.Module):
+    """The layer table of DESIGN.md; layouts match the C++ program (NCHW, OIHW, [out][in])."""
+
+    def __init__(self, filters=8, image_size=56, channels=1, classes=10):
+        super().__init__()
+        f = filters
+        self.conv1 = nn.Conv2d(channels, 3 * f, 11, stride=4)
+        self.conv2 = nn.Conv2d(3 * f, 8 * f, 5, padding=2)
+        self.conv3 = nn.Conv2d(8 * f, 12 * f, 3, padding=1)
+        self.conv4 = nn.Conv2d(12 * f, 12 * f, 3, padding=1)
+        self.conv5 = nn.Conv2d(12 * f, 8 * f, 3, padding=1)
+        side = (image_size - 11) // 4 + 1
+        side = side // 2 // 2 // 2
+        self.dense1 = nn.Linear(8 * f * side * side, 288 * f)
+        self.dense2 = nn.Linear(288 * f, 128 * f)
+        self.dense3 = nn.Linear(128 * f, 128 * f)
+        self.dense4 = nn.Linear(128 * f, classes)
+        for m in self.modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                nn.init.xavier_uniform_(m.weight)  # Glorot: same fans as Keras
+                nn.init.zeros_(m.bias)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = F.relu(self.conv3(x))
+        x = F.relu(self.conv4(x))
+        x = F.max_pool2d(F.relu(self.conv5(x)), 2)
+        x = torch.flatten(x, 1)
+        x = F.relu(self.dense1(x))
+        x = F.relu(self.dense2(x))
+        x = F.relu(self.dense3(x))
+        return self.dense4(x)
+
+
+# ---------------------------------------------------------------------------
+# Checkpoint and PGM readers (the formats in README.md)
+
+def load_checkpoint(path):
+    data = open(path, "rb").read()
+    if data[:8] != b"ALEXNETC":
+        sys.exit(f"{path}: not an alexnet checkpoint")
+    stored_crc = struct.unpack_from("<I", data, len(data) - 4)[0]
+    if zlib.crc32(data[:-4]) != stored_crc:
+        sys.exit(f"{path}: CRC-32 mismatch")
+    version, filters, size, channels, classes, flags, count = struct.unpack_from("<7I", data, 8)
+    pos = 8 + 7 * 4
+    tensors = {}
+    for _ in range(count):
+        (name_length,) = struct.unpack_from("<I", data, pos)
+        pos += 4
+        name = data[pos:pos + name_length].decode()
+        pos += name_length
+        (rank,) = struct.unpack_from("<I", data, pos)
+        pos += 4
+        shape = struct.unpack_from(f"<{rank}I", data, pos)
+        pos += 4 * rank
+        n = 1
+        for d in shape:
+            n *= d
+        values = torch.frombuffer(bytearray(data[pos:pos + 4 * n]), dtype=torch.float32)
+        tensors[name] = values.reshape(shape)
+        pos += 4 * n
+    model = AlexNet(filters, size, channels, classes)
+    model.load_state_dict(tensors)
+    return model, size, channels
+
+
+def read_pgm(path):
+    data = open(path, "rb").read()
+    tokens, pos = [], 2
+    while len(tokens) < 3:
+        while data[pos:pos + 1].isspace() or data[pos:pos + 1] == b"#":
+            if data[pos:pos + 1] == b"#":
+                while data[pos:pos + 1] not in (b"\n", b"\r", b""):
+                    pos += 1
+            else:
+                pos += 1
+        start = pos
+        while data[pos:pos + 1].isdigit():
+            pos += 1
+        tokens.append(int(data[start:pos]))
+    width, height, maxval = tokens
+    if data[:2] == b"P5":
+        pos += 1
+        dtype = ">u2" if maxval > 255 else "u1"
+        import numpy as np
+        pixels = np.frombuffer(data[pos:], dtype=dtype, count=width * height).astype("float32")
+        image = torch.from_numpy(pixels.copy())
+    else:
+        values = [int(v) for v in data[pos:].split(b"#")[0].split()]
+        image = torch.tensor(values[:width * height], dtype=torch.float32)
+    return image.reshape(1, 1, height, width) / maxval
+
+
+def preprocess(image, size, channels):
+    if image.shape[-2:] != (28, 28):
+        image = F.interpolate(image, size=(28, 28), mode="bilinear", align_corners=False)
+    image = F.interpolate(image, size=(size, size), mode="bilinear", align_corners=False)
+    return image.repeat(1, channels, 1, 1)
+
+
+# ---------------------------------------------------------------------------
+
+def bench(threads_list, steps):
+    for threads in threads_list:
+        torch.set_num_threads(threads)
+        torch.manual_seed(7)
+        model = AlexNet()
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-4, eps=1e-7)
+        x = torch.rand(32, 1, 56, 56)
+        y = torch.randint(0, 10, (32,))
+        times = []
+        for step in range(steps + 5):
+            t0 = time.perf_counter()
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            optimizer.step()
+            if step >= 5:
+                times.append(time.perf_counter() - t0)
+        times.sort()
+        median = times[len(times) // 2]
+        print(f"pytorch {torch.__version__}: {threads} thread(s): {32 / median:.0f} images/s "
+              f"({1e3 * median:.2f} ms/step)")
+
+
+def predict(model_path, images):
+    model, size, channels = load_checkpoint(model_path)
+    model.eval()
+    with torch.no_grad():
+        for path in images:
+            probs = F.softmax(model(preprocess(read_pgm(path), size, channels)), dim=1)[0]
+            print(json.dumps({"file": path, "digit": int(probs.argmax()),
+                              "probabilities": [float(p) for p in probs]}))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("bench")
+    b.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    b.add_argument("--steps", type=int, default=40)
+    p = sub.add_parser("predict")
+    p.add_argument("model")
+    p.add_argument("images", nargs="+")
+    args = parser.parse_args()
+    if args.command == "bench":
+        bench(args.threads, args.steps)
+    else:
+        predict(args.model, args.images)
+
+
+if __name__ == "__main__":
+    main()
