@@ -6,6 +6,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace {
 
@@ -75,11 +76,18 @@ IdxFile::IdxFile(const std::string& path, Kind kind) : path_(path) {
 }
 
 void IdxFile::read_at(uint8_t* dst, int64_t offset, int64_t bytes) {
-    if (std::fseek(file_.get(), static_cast<long>(offset), SEEK_SET) != 0 ||
-        std::fread(dst, 1, bytes, file_.get()) != static_cast<size_t>(bytes))
-        fail(path_, "read failed at byte " + std::to_string(offset) +
-                        (std::ferror(file_.get()) ? std::string(": ") + std::strerror(errno)
-                                                  : std::string(" (file shrank?)")));
+    // pread: one system call, no stdio buffer refilled 4 KB at a time for a
+    // 784-byte image.
+    int64_t done = 0;
+    while (done < bytes) {
+        const ssize_t got = ::pread(fileno(file_.get()), dst + done, bytes - done, offset + done);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0)
+            fail(path_, "read failed at byte " + std::to_string(offset + done) +
+                            (got < 0 ? std::string(": ") + std::strerror(errno)
+                                     : std::string(" (file shrank?)")));
+        done += got;
+    }
 }
 
 void IdxFile::read_images(uint8_t* pixels, const uint32_t* indices, int n) {

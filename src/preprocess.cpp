@@ -34,15 +34,20 @@ void resize_bilinear(float* out, int out_h, int out_w, const float* in, int in_h
         std::memcpy(out, in, sizeof(float) * in_h * in_w);
         return;
     }
+    // The column taps are the same for every row: compute them once per call
+    // (into a per-thread buffer that is only ever grown).
+    thread_local std::vector<Tap> column_taps;
+    if (column_taps.size() < static_cast<size_t>(out_w)) column_taps.resize(out_w);
+    for (int x = 0; x < out_w; ++x) column_taps[x] = source_tap(x, in_w, out_w);
     for (int y = 0; y < out_h; ++y) {
         const Tap r = source_tap(y, in_h, out_h);
         const float* row0 = in + static_cast<int64_t>(r.i0) * in_w;
         const float* row1 = in + static_cast<int64_t>(r.i1) * in_w;
+        float* dst = out + static_cast<int64_t>(y) * out_w;
         for (int x = 0; x < out_w; ++x) {
-            const Tap c = source_tap(x, in_w, out_w);
-            out[static_cast<int64_t>(y) * out_w + x] =
-                r.w0 * (c.w0 * row0[c.i0] + c.w1 * row0[c.i1]) +
-                r.w1 * (c.w0 * row1[c.i0] + c.w1 * row1[c.i1]);
+            const Tap& c = column_taps[x];
+            dst[x] = r.w0 * (c.w0 * row0[c.i0] + c.w1 * row0[c.i1]) +
+                     r.w1 * (c.w0 * row1[c.i0] + c.w1 * row1[c.i1]);
         }
     }
 }
