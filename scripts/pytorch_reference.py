@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """The same AlexNet in PyTorch: an outside reference for speed and for numbers.
 
-Not run by CI (it needs PyTorch: Debian's python3-torch). Two uses:
+Not run by CI. It needs PyTorch: Debian's python3-torch, plus libopenblas0-pthread
+(without it Debian's torch falls back to the reference BLAS and is 2-3x slower).
+Two uses:
 
-  python3 scripts/pytorch_reference.py bench [--threads 1 2] [--steps 40]
+  python3 scripts/pytorch_reference.py bench [--threads 1 2] [--steps 40] [--alexnet ./alexnet]
       trains the default model (filters 8, 1x56x56, batch 32, Adam lr 1e-4)
       on synthetic data and prints the median training images/s per thread
-      count, as ./alexnet bench does.
+      count, as ./alexnet bench does. With --alexnet, also runs that binary's
+      bench in the same invocation and prints both side by side with the ratio.
 
   python3 scripts/pytorch_reference.py predict MODEL IMG.pgm [...]
       loads an alexnet checkpoint (the README's format) into PyTorch, applies
@@ -130,6 +133,7 @@ def preprocess(image, size, channels):
 # ---------------------------------------------------------------------------
 
 def bench(threads_list, steps):
+    rates = {}
     for threads in threads_list:
         torch.set_num_threads(threads)
         torch.manual_seed(7)
@@ -148,8 +152,23 @@ def bench(threads_list, steps):
                 times.append(time.perf_counter() - t0)
         times.sort()
         median = times[len(times) // 2]
+        rates[threads] = 32 / median
         print(f"pytorch {torch.__version__}: {threads} thread(s): {32 / median:.0f} images/s "
               f"({1e3 * median:.2f} ms/step)")
+    return rates
+
+
+def compare(alexnet, threads_list, steps):
+    import subprocess
+    top = max(threads_list)
+    report = json.loads(subprocess.run([alexnet, "bench", "--json", "--threads", str(top)],
+                                       check=True, capture_output=True, text=True).stdout)
+    ours = {1: report["train_images_per_s_1_thread"], top: report["train_images_per_s_all_threads"]}
+    theirs = bench(sorted(set([1, top])), steps)
+    print("\ntraining images/s, default model, batch 32 (same run)")
+    print(f"{'threads':>8} {'alexnet':>10} {'pytorch':>10} {'ratio':>7}")
+    for t in sorted(theirs):
+        print(f"{t:>8} {ours[t]:>10.0f} {theirs[t]:>10.0f} {ours[t] / theirs[t]:>6.1f}x")
 
 
 def predict(model_path, images):
@@ -168,11 +187,14 @@ def main():
     b = sub.add_parser("bench")
     b.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     b.add_argument("--steps", type=int, default=40)
+    b.add_argument("--alexnet", help="path of the alexnet binary to compare with")
     p = sub.add_parser("predict")
     p.add_argument("model")
     p.add_argument("images", nargs="+")
     args = parser.parse_args()
-    if args.command == "bench":
+    if args.command == "bench" and args.alexnet:
+        compare(args.alexnet, args.threads, args.steps)
+    elif args.command == "bench":
         bench(args.threads, args.steps)
     else:
         predict(args.model, args.images)

@@ -252,7 +252,7 @@ int command_evaluate(Args& args) {
     model.params = ck.params;
     std::vector<uint32_t> indices(test_set.size());
     for (uint32_t i = 0; i < test_set.size(); ++i) indices[i] = i;
-    const EvalResult r = evaluate(model, test_set, indices, pool);
+    const EvalResult r = evaluate(model, test_set, indices.data(), indices.size(), pool);
 
     std::printf("test accuracy: %.2f%% (%lld/%lld), test loss %.4f\n\n", 100.0 * r.accuracy(),
                 static_cast<long long>(r.correct), static_cast<long long>(r.total), r.loss);

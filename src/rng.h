@@ -28,11 +28,13 @@ public:
         do x = next_u64(); while (x >= limit);
         return x % n;
     }
-    // Fisher–Yates shuffle.
+    // Fisher–Yates shuffle of v[0, n).
     template <typename T>
-    void shuffle(std::vector<T>& v) {
-        for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[below(i)]);
+    void shuffle(T* v, size_t n) {
+        for (size_t i = n; i > 1; --i) std::swap(v[i - 1], v[below(i)]);
     }
+    template <typename T>
+    void shuffle(std::vector<T>& v) { shuffle(v.data(), v.size()); }
 
 private:
     uint64_t state_;

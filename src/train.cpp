@@ -20,33 +20,29 @@
 // ---------------------------------------------------------------------------
 // Data order
 
-void split_indices(uint32_t n, double val_split, uint64_t seed, std::vector<uint32_t>& train,
-                   std::vector<uint32_t>& validation) {
-    std::vector<uint32_t> all(n);
-    for (uint32_t i = 0; i < n; ++i) all[i] = i;
+DataSplit split_indices(uint32_t n, double val_split, uint64_t seed) {
+    DataSplit split;
+    split.indices.resize(n);
+    for (uint32_t i = 0; i < n; ++i) split.indices[i] = i;
     Rng rng(seed ^ 0x5EED5B117ull);  // a stream of its own, apart from weight init
-    rng.shuffle(all);
-    const uint32_t held_out = static_cast<uint32_t>(std::llround(n * val_split));
-    train.assign(all.begin(), all.end() - held_out);
-    validation.assign(all.end() - held_out, all.end());
+    rng.shuffle(split.indices.data(), n);
+    split.train_count = n - static_cast<uint32_t>(std::llround(n * val_split));
+    return split;
 }
 
-std::vector<uint32_t> epoch_order(const std::vector<uint32_t>& train, uint64_t seed, int epoch,
-                                  bool shuffle) {
-    std::vector<uint32_t> order = train;
+void order_for_epoch(uint32_t* train, uint32_t count, uint64_t seed, int epoch, bool shuffle) {
     if (!shuffle) {
-        std::sort(order.begin(), order.end());  // file order
-        return order;
+        std::sort(train, train + count);  // file order
+        return;
     }
     Rng rng(seed * 0x9E3779B97F4A7C15ull + 0x0E90C4ull + static_cast<uint64_t>(epoch));
-    rng.shuffle(order);
-    return order;
+    rng.shuffle(train, count);
 }
 
 // ---------------------------------------------------------------------------
 // Evaluation
 
-EvalResult evaluate(Model& model, MnistSet& set, const std::vector<uint32_t>& indices,
+EvalResult evaluate(Model& model, MnistSet& set, const uint32_t* indices, size_t count,
                     ThreadPool& pool) {
     const ModelConfig& c = model.config;
     const int B = model.max_batch;
@@ -54,9 +50,9 @@ EvalResult evaluate(Model& model, MnistSet& set, const std::vector<uint32_t>& in
     Tensor input({B, c.channels, c.image_size, c.image_size});
     EvalResult r;
     double loss_sum = 0.0;
-    for (size_t start = 0; start < indices.size(); start += B) {
-        const int n = static_cast<int>(std::min<size_t>(B, indices.size() - start));
-        set.read_batch(pixels.data(), labels.data(), indices.data() + start, n);
+    for (size_t start = 0; start < count; start += B) {
+        const int n = static_cast<int>(std::min<size_t>(B, count - start));
+        set.read_batch(pixels.data(), labels.data(), indices + start, n);
         preprocess_mnist_batch(input.ptr(), pixels.data(), n, c.image_size, c.channels, pool);
         model.forward(input.ptr(), n, pool);
         int correct = 0;
@@ -124,20 +120,24 @@ int train(const TrainOptions& opt, ThreadPool& pool) {
 
     MnistSet train_set(o.data_dir, "train");
     MnistSet test_set(o.data_dir, "t10k");
-    std::vector<uint32_t> train_indices, val_indices;
-    split_indices(train_set.size(), o.val_split, o.seed, train_indices, val_indices);
-    if (train_indices.empty()) throw std::runtime_error("--val-split leaves no training images");
-    if (o.resume && static_cast<int32_t>(train_indices.size()) != start.training.train_count)
+    // split.indices: [0, train_count) train in this epoch's order, then validation.
+    DataSplit split = split_indices(train_set.size(), o.val_split, o.seed);
+    const uint32_t train_count = split.train_count;
+    const uint32_t val_count = train_set.size() - train_count;
+    uint32_t* order = split.indices.data();
+    const uint32_t* val_indices = order + train_count;
+    if (train_count == 0) throw std::runtime_error("--val-split leaves no training images");
+    if (o.resume && static_cast<int32_t>(train_count) != start.training.train_count)
         throw std::runtime_error(o.model_path + ": was trained on " +
                                  std::to_string(start.training.train_count) +
-                                 " images, but this split gives " +
-                                 std::to_string(train_indices.size()) + "; use the same --val-split");
+                                 " images, but this split gives " + std::to_string(train_count) +
+                                 "; use the same --val-split");
 
     Model model(o.config, o.batch_size);
     TrainingState state;
     state.seed = o.seed;
     state.batch_size = o.batch_size;
-    state.train_count = static_cast<int32_t>(train_indices.size());
+    state.train_count = static_cast<int32_t>(train_count);
     state.lr = o.lr;
     state.adam_m.assign(model.parameter_count(), 0.0f);
     state.adam_v.assign(model.parameter_count(), 0.0f);
@@ -156,14 +156,14 @@ int train(const TrainOptions& opt, ThreadPool& pool) {
 
     const ModelConfig& c = model.config;
     const int B = o.batch_size;
-    const int64_t steps_per_epoch = (static_cast<int64_t>(train_indices.size()) + B - 1) / B;
+    const int64_t steps_per_epoch = (static_cast<int64_t>(train_count) + B - 1) / B;
     int64_t last_step = static_cast<int64_t>(o.epochs) * steps_per_epoch;
     if (o.max_steps > 0) last_step = std::min(last_step, state.step + o.max_steps);
     std::printf("training AlexNet (filters %d, input %dx%dx%d, %lld parameters) on %zu images, "
                 "validating on %zu; batch %d, lr %g, %d epochs of %lld steps, %d threads\n",
                 c.filters, c.channels, c.image_size, c.image_size,
-                static_cast<long long>(model.parameter_count()), train_indices.size(),
-                val_indices.size(), B, static_cast<double>(o.lr), o.epochs,
+                static_cast<long long>(model.parameter_count()), static_cast<size_t>(train_count),
+                static_cast<size_t>(val_count), B, static_cast<double>(o.lr), o.epochs,
                 static_cast<long long>(steps_per_epoch), pool.size());
     if (state.step > 0) std::printf("resuming at step %lld\n", static_cast<long long>(state.step));
     std::fflush(stdout);
@@ -173,17 +173,19 @@ int train(const TrainOptions& opt, ThreadPool& pool) {
     const auto run_start = Clock::now();
     int64_t images_this_run = 0;
 
+    // Replay the data order of the epochs before this one (a resumed run).
+    int ordered_epoch = -1;
     while (state.step < last_step) {
         const int epoch = static_cast<int>(state.step / steps_per_epoch);
-        const std::vector<uint32_t> order = epoch_order(train_indices, o.seed, epoch, o.shuffle);
+        while (ordered_epoch < epoch) order_for_epoch(order, train_count, o.seed, ++ordered_epoch, o.shuffle);
         const auto epoch_start = Clock::now();
         double loss_sum = 0.0;
         int64_t seen = 0, correct_sum = 0;
         const int64_t epoch_end_step = std::min(last_step, (epoch + 1) * steps_per_epoch);
         while (state.step < epoch_end_step) {
             const int64_t first = (state.step % steps_per_epoch) * B;
-            const int n = static_cast<int>(std::min<int64_t>(B, static_cast<int64_t>(order.size()) - first));
-            train_set.read_batch(pixels.data(), labels.data(), order.data() + first, n);
+            const int n = static_cast<int>(std::min<int64_t>(B, static_cast<int64_t>(train_count) - first));
+            train_set.read_batch(pixels.data(), labels.data(), order + first, n);
             preprocess_mnist_batch(input.ptr(), pixels.data(), n, c.image_size, c.channels, pool);
 
             model.forward(input.ptr(), n, pool);
@@ -217,8 +219,8 @@ int train(const TrainOptions& opt, ThreadPool& pool) {
         save_checkpoint(o.model_path, model, &state);
         std::printf("epoch %d/%d: train loss %.4f acc %.2f%%", epoch + 1, o.epochs, loss_sum / seen,
                     100.0 * correct_sum / seen);
-        if (!val_indices.empty()) {
-            const EvalResult v = evaluate(model, train_set, val_indices, pool);
+        if (val_count > 0) {
+            const EvalResult v = evaluate(model, train_set, val_indices, val_count, pool);
             std::printf(" | val loss %.4f acc %.2f%%", v.loss, 100.0 * v.accuracy());
         }
         std::printf(" | %.1f s, %.0f img/s | saved %s\n", train_seconds, seen / train_seconds,
@@ -228,7 +230,7 @@ int train(const TrainOptions& opt, ThreadPool& pool) {
 
     std::vector<uint32_t> test_indices(test_set.size());
     for (uint32_t i = 0; i < test_set.size(); ++i) test_indices[i] = i;
-    const EvalResult t = evaluate(model, test_set, test_indices, pool);
+    const EvalResult t = evaluate(model, test_set, test_indices.data(), test_indices.size(), pool);
     std::printf("test accuracy: %.2f%% (%lld/%lld), test loss %.4f, total time %s\n",
                 100.0 * t.accuracy(), static_cast<long long>(t.correct),
                 static_cast<long long>(t.total), t.loss, format_duration(seconds_since(run_start)).c_str());

@@ -40,18 +40,23 @@ struct EvalResult {
     double accuracy() const { return total ? static_cast<double>(correct) / total : 0.0; }
 };
 
-// Runs the model over the images at the given indices, in batches of up to
-// model.max_batch, and counts loss, accuracy and the confusion matrix.
-EvalResult evaluate(Model& model, MnistSet& set, const std::vector<uint32_t>& indices,
+// Runs the model over the `count` images at the given indices, in batches of
+// up to model.max_batch, and counts loss, accuracy and the confusion matrix.
+EvalResult evaluate(Model& model, MnistSet& set, const uint32_t* indices, size_t count,
                     ThreadPool& pool);
 
-// The seeded split of n training images: the first return value holds
-// n - round(n * val_split) indices for training, the second the rest.
-void split_indices(uint32_t n, double val_split, uint64_t seed, std::vector<uint32_t>& train,
-                   std::vector<uint32_t>& validation);
+// The seeded split of n training images: one permutation of [0, n), whose
+// first train_count entries are for training and the rest for validation.
+// One array for both, so memory is 4 bytes per image, whatever the split.
+struct DataSplit {
+    std::vector<uint32_t> indices;  // (n) a permutation of 0..n-1
+    uint32_t train_count = 0;       // n - round(n * val_split)
+};
+DataSplit split_indices(uint32_t n, double val_split, uint64_t seed);
 
-// The order in which epoch e (0-based) visits the training indices: a seeded
-// permutation that depends only on (seed, epoch), so a resumed run sees the
-// same order as an uninterrupted one.
-std::vector<uint32_t> epoch_order(const std::vector<uint32_t>& train, uint64_t seed, int epoch,
-                                  bool shuffle);
+// Puts the training range into the order of epoch `epoch` (0-based), given
+// that it holds the order of the epoch before (or, for epoch 0, the split
+// order): a seeded shuffle that depends only on (seed, epoch), so a resumed
+// run that replays epochs 0..e sees the same order as an uninterrupted one.
+// With shuffle off, the range is sorted instead (file order).
+void order_for_epoch(uint32_t* train, uint32_t count, uint64_t seed, int epoch, bool shuffle);

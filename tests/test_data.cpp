@@ -82,7 +82,8 @@ TEST_CASE("evaluation batches cross the end of the set: 5 images in batches of 2
     MnistSet set(dir, "t10k");
     Model model(ModelConfig{1, 39, 1, 10}, 2);
     model.init_weights(1);
-    const EvalResult r = evaluate(model, set, {0, 1, 2, 3, 4}, pool);
+    const uint32_t indices[5] = {0, 1, 2, 3, 4};
+    const EvalResult r = evaluate(model, set, indices, 5, pool);
     CHECK(r.total == 5);
     int64_t counted = 0;
     for (const auto& row : r.confusion)
@@ -143,28 +144,31 @@ TEST_CASE("IDX reader refuses bad files with a message naming the file", "[idx][
 }
 
 TEST_CASE("the split and epoch order are seeded permutations", "[idx]") {
-    std::vector<uint32_t> train, val, train2, val2;
-    split_indices(100, 0.2, 7, train, val);
-    split_indices(100, 0.2, 7, train2, val2);
-    CHECK(train.size() == 80);
-    CHECK(val.size() == 20);
-    CHECK(train == train2);
-    std::vector<uint32_t> all = train;
-    all.insert(all.end(), val.begin(), val.end());
-    std::sort(all.begin(), all.end());
-    for (uint32_t i = 0; i < 100; ++i) REQUIRE(all[i] == i);
-    const auto e0 = epoch_order(train, 7, 0, true), e1 = epoch_order(train, 7, 1, true);
-    CHECK(e0 != e1);
-    CHECK(e0 == epoch_order(train, 7, 0, true));
-    auto sorted = e1;
+    const DataSplit split = split_indices(100, 0.2, 7);
+    CHECK(split.train_count == 80);
+    CHECK(split.indices == split_indices(100, 0.2, 7).indices);
+    CHECK(split.indices != split_indices(100, 0.2, 8).indices);
+    std::vector<uint32_t> sorted = split.indices;
     std::sort(sorted.begin(), sorted.end());
-    auto train_sorted = train;
-    std::sort(train_sorted.begin(), train_sorted.end());
-    CHECK(sorted == train_sorted);
-    CHECK(epoch_order(train, 7, 0, false) == train_sorted);
-    split_indices(100, 0.0, 7, train, val);
-    CHECK(train.size() == 100);
-    CHECK(val.empty());
+    for (uint32_t i = 0; i < 100; ++i) REQUIRE(sorted[i] == i);
+
+    // Epoch orders: permutations of the training range, different per epoch,
+    // reproducible by replaying the epochs before.
+    std::vector<uint32_t> e0(split.indices.begin(), split.indices.begin() + 80);
+    const std::vector<uint32_t> train_set_sorted = [&] { auto t = e0; std::sort(t.begin(), t.end()); return t; }();
+    order_for_epoch(e0.data(), 80, 7, 0, true);
+    std::vector<uint32_t> e1 = e0;
+    order_for_epoch(e1.data(), 80, 7, 1, true);
+    CHECK(e0 != e1);
+    std::vector<uint32_t> replay(split.indices.begin(), split.indices.begin() + 80);
+    for (int e = 0; e <= 1; ++e) order_for_epoch(replay.data(), 80, 7, e, true);
+    CHECK(replay == e1);
+    auto e1_sorted = e1;
+    std::sort(e1_sorted.begin(), e1_sorted.end());
+    CHECK(e1_sorted == train_set_sorted);
+    order_for_epoch(e1.data(), 80, 7, 2, false);
+    CHECK(e1 == train_set_sorted);  // --no-shuffle: file order
+    CHECK(split_indices(100, 0.0, 7).train_count == 100);
 }
 
 // ---------------------------------------------------------------------------
