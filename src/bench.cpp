@@ -147,7 +147,7 @@ double gemm_gflops(const GemmShape& s, ThreadPool& pool) {
     for (float& x : B) x = rng.uniform(-1, 1);
     const double seconds = time_median([&] {
         sgemm(s.trans_a, s.trans_b, s.M, s.N, s.K, A.data(), lda, B.data(), ldb, 0.0f, C.data(), s.N, pool);
-    }, 5, 0.05);
+    }, 10, 0.15);
     return 2.0 * s.M * s.N * s.K / seconds / 1e9;
 }
 
@@ -168,21 +168,22 @@ struct StepTimes {
     double median_step = 0;        // seconds per training step
     LayerProfile layers;           // summed over the measured steps
     double adam_seconds = 0;       // summed over the measured steps
+    double median_adam = 0;        // seconds of the median Adam pass
     int steps = 0;
 };
 
-StepTimes time_training(const ModelConfig& config, int B, int steps, ThreadPool& pool, bool profile) {
+StepTimes time_training(const ModelConfig& config, int B, int steps, ThreadPool& pool) {
     Model model(config, B);
     model.init_weights(7);
     SyntheticBatch batch(config, B);
     std::vector<float> m(model.parameter_count(), 0.0f), v(model.parameter_count(), 0.0f);
     AdamConfig adam;
     StepTimes result;
-    std::vector<double> times;
+    std::vector<double> times, adam_times;
     const int warmup = 3;
     for (int step = 1; step <= warmup + steps; ++step) {
         const bool measured = step > warmup;
-        model.profile = (profile && measured) ? &result.layers : nullptr;
+        model.profile = measured ? &result.layers : nullptr;
         const double t0 = now_seconds();
         model.forward(batch.input.ptr(), B, pool);
         model.loss(batch.labels.data(), B, nullptr);
@@ -193,10 +194,12 @@ StepTimes time_training(const ModelConfig& config, int B, int steps, ThreadPool&
         const double t1 = now_seconds();
         if (measured) {
             times.push_back(t1 - t0);
+            adam_times.push_back(t1 - t_adam);
             result.adam_seconds += t1 - t_adam;
         }
     }
     result.median_step = median(times);
+    result.median_adam = median(adam_times);
     result.steps = steps;
     return result;
 }
@@ -221,8 +224,7 @@ struct Report {
     std::vector<GemmRow> gemms;
     GemmRow cube{};
     double geomean_fraction1 = 0;
-    StepTimes stepN;
-    double step1 = 0;
+    StepTimes stepN, step1;
     double adam_bandwidth = 0;
     double infer_batch_seconds = 0, latency_seconds = 0;
     int64_t params = 0;
@@ -249,25 +251,31 @@ void print_text(const Report& r, const BenchOptions& o) {
     std::printf("  geometric mean over the training-step shapes: %.0f%% of the 1-thread peak\n\n",
                 100 * r.geomean_fraction1);
 
+    // Per layer: forward and backward on N threads, and the speed-up of the
+    // layer (forward + backward) over 1 thread.
     const StepTimes& s = r.stepN;
-    const double per_step = 1e3 / s.steps;  // seconds summed over steps -> ms per step
+    const double per_step = 1e3 / s.steps, per_step1 = 1e3 / r.step1.steps;
     double total = s.layers.loss_seconds + s.adam_seconds;
     for (int i = 0; i < kConvLayers + kDenseLayers; ++i) total += s.layers.forward_seconds[i] + s.layers.backward_seconds[i];
-    std::printf("training step, %d threads (ms per step, share of the step)\n", r.threads);
-    std::printf("  %-8s %9s %9s %7s\n", "layer", "forward", "backward", "share");
+    std::printf("training step, %d threads (ms per step), share of the step, speed-up over 1 thread\n", r.threads);
+    std::printf("  %-8s %9s %9s %7s %8s\n", "layer", "forward", "backward", "share", "speed-up");
     for (int i = 0; i < kConvLayers + kDenseLayers; ++i) {
         const std::string name = i < kConvLayers ? "conv" + std::to_string(i + 1) : "dense" + std::to_string(i - kConvLayers + 1);
         const double f = s.layers.forward_seconds[i], b = s.layers.backward_seconds[i];
-        std::printf("  %-8s %9.3f %9.3f %6.1f%%\n", name.c_str(), f * per_step, b * per_step, 100 * (f + b) / total);
+        const double one = (r.step1.layers.forward_seconds[i] + r.step1.layers.backward_seconds[i]) * per_step1;
+        std::printf("  %-8s %9.3f %9.3f %6.1f%% %7.2fx\n", name.c_str(), f * per_step, b * per_step,
+                    100 * (f + b) / total, one / ((f + b) * per_step));
     }
     std::printf("  %-8s %19.3f %6.1f%%\n", "loss", s.layers.loss_seconds * per_step, 100 * s.layers.loss_seconds / total);
-    std::printf("  %-8s %19.3f %6.1f%%   %.1f GB/s = %.0f%% of triad\n", "adam", s.adam_seconds * per_step,
-                100 * s.adam_seconds / total, r.adam_bandwidth, 100 * r.adam_bandwidth / r.triad);
+    std::printf("  %-8s %19.3f %6.1f%% %7.2fx   median pass %.3f ms = %.1f GB/s = %.0f%% of triad\n", "adam",
+                s.adam_seconds * per_step, 100 * s.adam_seconds / total,
+                r.step1.adam_seconds * per_step1 / (s.adam_seconds * per_step), 1e3 * s.median_adam,
+                r.adam_bandwidth, 100 * r.adam_bandwidth / r.triad);
     std::printf("  %-8s %19.3f\n\n", "total", total * per_step);
 
-    const double img1 = B / r.step1, imgN = B / s.median_step;
+    const double img1 = B / r.step1.median_step, imgN = B / s.median_step;
     std::printf("training (forward + backward + Adam, median step)\n");
-    std::printf("  1 thread   %8.0f images/s  (%.2f ms/step)\n", img1, 1e3 * r.step1);
+    std::printf("  1 thread   %8.0f images/s  (%.2f ms/step)\n", img1, 1e3 * r.step1.median_step);
     std::printf("  %d threads  %8.0f images/s  (%.2f ms/step), scaling %.2fx\n\n", r.threads, imgN,
                 1e3 * s.median_step, imgN / img1);
     std::printf("inference, %d threads\n", r.threads);
@@ -305,7 +313,7 @@ void print_json(const Report& r, const BenchOptions& o) {
     std::printf("\"loss\": %.4f, \"adam\": %.4f},\n", 1e3 * s.layers.loss_seconds / s.steps, 1e3 * s.adam_seconds / s.steps);
     std::printf("  \"adam_gb_per_s\": %.2f, \"adam_triad_fraction\": %.4f,\n", r.adam_bandwidth, r.adam_bandwidth / r.triad);
     std::printf("  \"train_images_per_s_1_thread\": %.1f, \"train_images_per_s_all_threads\": %.1f, \"train_scaling\": %.3f,\n",
-                B / r.step1, B / s.median_step, r.step1 / s.median_step);
+                B / r.step1.median_step, B / s.median_step, r.step1.median_step / s.median_step);
     std::printf("  \"inference_images_per_s\": %.1f, \"inference_batch1_latency_ms\": %.4f\n}\n",
                 B / r.infer_batch_seconds, 1e3 * r.latency_seconds);
 }
@@ -335,10 +343,10 @@ int run_bench(const BenchOptions& o) {
     const GemmShape cube{"1024^3", false, false, 1024, 1024, 1024};
     r.cube = {cube, gemm_gflops(cube, one), gemm_gflops(cube, all)};
 
-    r.stepN = time_training(o.config, B, o.train_steps, all, true);
-    r.step1 = time_training(o.config, B, std::max(10, o.train_steps / 2), one, false).median_step;
+    r.stepN = time_training(o.config, B, o.train_steps, all);
+    r.step1 = time_training(o.config, B, std::max(10, o.train_steps / 2), one);
     // Adam reads w, g, m, v and writes w, m, v: 7 floats per parameter.
-    r.adam_bandwidth = 7.0 * 4.0 * r.params / (r.stepN.adam_seconds / r.stepN.steps) / 1e9;
+    r.adam_bandwidth = 7.0 * 4.0 * r.params / r.stepN.median_adam / 1e9;
     r.infer_batch_seconds = time_inference(o.config, B, all);
     r.latency_seconds = time_inference(o.config, 1, all);
 

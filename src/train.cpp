@@ -7,9 +7,12 @@
 #include <chrono>
 #include <cmath>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
+
+#include <signal.h>
 
 #include "checkpoint.h"
 #include "mnist.h"
@@ -97,15 +100,77 @@ void check_writable(const std::string& model_path) {
     std::remove(probe.c_str());
 }
 
+// ---- Interrupts: SIGINT or SIGTERM ask the loop to stop after the current
+// step and save; a second one kills the process as usual.
+
+volatile std::sig_atomic_t g_stop_signal = 0;
+
+extern "C" void request_stop(int signal) { g_stop_signal = signal; }
+
+class StopOnSignal {
+public:
+    StopOnSignal() {
+        g_stop_signal = 0;
+        struct sigaction action {};
+        action.sa_handler = request_stop;
+        sigemptyset(&action.sa_mask);
+        action.sa_flags = SA_RESETHAND;  // the handler runs once; the next signal is fatal
+        sigaction(SIGINT, &action, &old_int_);
+        sigaction(SIGTERM, &action, &old_term_);
+    }
+    ~StopOnSignal() {
+        sigaction(SIGINT, &old_int_, nullptr);
+        sigaction(SIGTERM, &old_term_, nullptr);
+    }
+    bool requested() const { return g_stop_signal != 0; }
+
+private:
+    struct sigaction old_int_ {}, old_term_ {};
+};
+
+// ---- Diagnosis when the loss stops being finite: which layer went first.
+
+bool all_finite(const float* x, int64_t n) {
+    for (int64_t i = 0; i < n; ++i)
+        if (!std::isfinite(x[i])) return false;
+    return true;
+}
+
+std::string non_finite_report(const Model& m, int n) {
+    for (const ParamInfo& p : m.param_info)
+        if (!all_finite(m.params.data() + p.offset, p.size))
+            return p.name + " holds non-finite weights";
+    for (int i = 0; i < kConvLayers; ++i)
+        if (!all_finite(m.conv[i].out.ptr(), m.conv[i].out.size() / m.max_batch * n))
+            return "the output of conv" + std::to_string(i + 1) + " is the first with non-finite values";
+    for (int i = 0; i < kDenseLayers; ++i)
+        if (!all_finite(m.dense[i].out.ptr(), static_cast<int64_t>(n) * m.dense[i].out_features))
+            return "the output of dense" + std::to_string(i + 1) + " is the first with non-finite values";
+    return "the logits are finite but too large for the loss";
+}
+
+// Loss and accuracy summed over the steps of the current epoch.
+struct RunningMeans {
+    double loss_sum = 0.0;
+    int64_t correct = 0, seen = 0;
+    void add(double loss, int correct_in_batch, int n) {
+        loss_sum += loss * n;
+        correct += correct_in_batch;
+        seen += n;
+    }
+    double loss() const { return seen ? loss_sum / seen : 0.0; }
+    double accuracy() const { return seen ? 100.0 * correct / seen : 0.0; }
+};
+
 }  // namespace
 
 int train(const TrainOptions& opt, ThreadPool& pool) {
+    // ---- Options, possibly from the checkpoint being continued
     TrainOptions o = opt;
     Checkpoint start;
-    bool have_start = false;
-    if (o.resume || !o.init_path.empty()) {
+    const bool from_checkpoint = o.resume || !o.init_path.empty();
+    if (from_checkpoint) {
         start = load_checkpoint(o.resume ? o.model_path : o.init_path);
-        have_start = true;
         o.config = start.config;
         if (o.resume) {
             if (!start.has_training_state)
@@ -118,9 +183,10 @@ int train(const TrainOptions& opt, ThreadPool& pool) {
     }
     check_writable(o.model_path);
 
+    // ---- Data: split.indices holds [0, train_count) training images, in the
+    // current epoch's order, then the validation images.
     MnistSet train_set(o.data_dir, "train");
     MnistSet test_set(o.data_dir, "t10k");
-    // split.indices: [0, train_count) train in this epoch's order, then validation.
     DataSplit split = split_indices(train_set.size(), o.val_split, o.seed);
     const uint32_t train_count = split.train_count;
     const uint32_t val_count = train_set.size() - train_count;
@@ -133,6 +199,7 @@ int train(const TrainOptions& opt, ThreadPool& pool) {
                                  " images, but this split gives " + std::to_string(train_count) +
                                  "; use the same --val-split");
 
+    // ---- Model and optimizer state
     Model model(o.config, o.batch_size);
     TrainingState state;
     state.seed = o.seed;
@@ -141,7 +208,7 @@ int train(const TrainOptions& opt, ThreadPool& pool) {
     state.lr = o.lr;
     state.adam_m.assign(model.parameter_count(), 0.0f);
     state.adam_v.assign(model.parameter_count(), 0.0f);
-    if (have_start) {
+    if (from_checkpoint) {
         model.params = start.params;
         if (o.resume) {
             state.step = start.training.step;
@@ -151,6 +218,7 @@ int train(const TrainOptions& opt, ThreadPool& pool) {
     } else {
         model.init_weights(o.seed);
     }
+    start = Checkpoint();  // its copies are no longer needed
     AdamConfig adam;
     adam.lr = o.lr;
 
@@ -163,26 +231,27 @@ int train(const TrainOptions& opt, ThreadPool& pool) {
                 "validating on %zu; batch %d, lr %g, %d epochs of %lld steps, %d threads\n",
                 c.filters, c.channels, c.image_size, c.image_size,
                 static_cast<long long>(model.parameter_count()), static_cast<size_t>(train_count),
-                static_cast<size_t>(val_count), B, static_cast<double>(o.lr), o.epochs,
+                static_cast<size_t>(val_count), B, o.lr, o.epochs,
                 static_cast<long long>(steps_per_epoch), pool.size());
     if (state.step > 0) std::printf("resuming at step %lld\n", static_cast<long long>(state.step));
     std::fflush(stdout);
 
     std::vector<uint8_t> pixels(static_cast<size_t>(B) * kMnistPixels), labels(B);
     Tensor input({B, c.channels, c.image_size, c.image_size});  // (B, C, S, S)
+    const StopOnSignal stop;
     const auto run_start = Clock::now();
     int64_t images_this_run = 0;
+    int ordered_epoch = -1;  // the epoch whose order `order` holds
 
-    // Replay the data order of the epochs before this one (a resumed run).
-    int ordered_epoch = -1;
     while (state.step < last_step) {
         const int epoch = static_cast<int>(state.step / steps_per_epoch);
+        // Replays the order of earlier epochs too when resuming.
         while (ordered_epoch < epoch) order_for_epoch(order, train_count, o.seed, ++ordered_epoch, o.shuffle);
         const auto epoch_start = Clock::now();
-        double loss_sum = 0.0;
-        int64_t seen = 0, correct_sum = 0;
+        RunningMeans epoch_means;
         const int64_t epoch_end_step = std::min(last_step, (epoch + 1) * steps_per_epoch);
         while (state.step < epoch_end_step) {
+            // ---- One step: batch in, forward, loss, backward, Adam
             const int64_t first = (state.step % steps_per_epoch) * B;
             const int n = static_cast<int>(std::min<int64_t>(B, static_cast<int64_t>(train_count) - first));
             train_set.read_batch(pixels.data(), labels.data(), order + first, n);
@@ -193,38 +262,47 @@ int train(const TrainOptions& opt, ThreadPool& pool) {
             const double loss = model.loss(labels.data(), n, &correct);
             if (!std::isfinite(loss))
                 throw std::runtime_error("step " + std::to_string(state.step + 1) + ": the loss is " +
-                                         std::to_string(loss) + "; training stopped (the last "
-                                         "checkpoint, if any, is kept)");
+                                         std::to_string(loss) + "; " + non_finite_report(model, n) +
+                                         ". Training stopped; " + o.model_path +
+                                         " keeps the last good checkpoint, if any");
             model.backward(labels.data(), n, pool);
             ++state.step;
             adam_update(model.params.data(), state.adam_m.data(), state.adam_v.data(),
                         model.grads.data(), model.parameter_count(), state.step, adam, pool);
-
-            loss_sum += loss * n;
-            correct_sum += correct;
-            seen += n;
+            epoch_means.add(loss, correct, n);
             images_this_run += n;
+
             const int64_t step_in_epoch = state.step - static_cast<int64_t>(epoch) * steps_per_epoch;
             if (o.log_every > 0 && (step_in_epoch % o.log_every == 0 || state.step == last_step)) {
                 const double rate = images_this_run / seconds_since(run_start);
                 const double remaining = (last_step - state.step) * static_cast<double>(B) / rate;
                 std::printf("epoch %d/%d step %lld/%lld  loss %.4f  acc %.2f%%  %.0f img/s  ETA %s\n",
                             epoch + 1, o.epochs, static_cast<long long>(step_in_epoch),
-                            static_cast<long long>(steps_per_epoch), loss_sum / seen,
-                            100.0 * correct_sum / seen, rate, format_duration(remaining).c_str());
+                            static_cast<long long>(steps_per_epoch), epoch_means.loss(),
+                            epoch_means.accuracy(), rate, format_duration(remaining).c_str());
                 std::fflush(stdout);
             }
+            if (stop.requested()) {
+                save_checkpoint(o.model_path, model, &state);
+                std::printf("interrupted by signal %d after step %lld; saved %s\n"
+                            "continue with: ./alexnet train --resume --model %s --epochs %d --data %s\n",
+                            static_cast<int>(g_stop_signal), static_cast<long long>(state.step),
+                            o.model_path.c_str(), o.model_path.c_str(), o.epochs, o.data_dir.c_str());
+                std::fflush(stdout);
+                return 130;
+            }
         }
+        // ---- End of epoch: checkpoint, validation, summary line
         const double train_seconds = seconds_since(epoch_start);
         save_checkpoint(o.model_path, model, &state);
-        std::printf("epoch %d/%d: train loss %.4f acc %.2f%%", epoch + 1, o.epochs, loss_sum / seen,
-                    100.0 * correct_sum / seen);
+        std::printf("epoch %d/%d: train loss %.4f acc %.2f%%", epoch + 1, o.epochs, epoch_means.loss(),
+                    epoch_means.accuracy());
         if (val_count > 0) {
             const EvalResult v = evaluate(model, train_set, val_indices, val_count, pool);
             std::printf(" | val loss %.4f acc %.2f%%", v.loss, 100.0 * v.accuracy());
         }
-        std::printf(" | %.1f s, %.0f img/s | saved %s\n", train_seconds, seen / train_seconds,
-                    o.model_path.c_str());
+        std::printf(" | %.1f s, %.0f img/s | saved %s\n", train_seconds,
+                    epoch_means.seen / train_seconds, o.model_path.c_str());
         std::fflush(stdout);
     }
 
