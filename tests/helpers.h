@@ -53,6 +53,41 @@ inline bool gradients_agree(double analytic, double numeric, double tol, double 
     return std::fabs(analytic - numeric) <= tol * scale;
 }
 
+// Synthetic "digits": each class is a fixed random set of bright 4x4 squares
+// on a 28x28 canvas, shifted by up to 2 pixels and speckled with noise.
+struct SyntheticDigits {
+    std::vector<std::vector<uint8_t>> templates;
+    explicit SyntheticDigits(uint64_t seed) {
+        Rng rng(seed);
+        for (int k = 0; k < 10; ++k) {
+            std::vector<uint8_t> t(28 * 28, 0);
+            for (int s = 0; s < 5; ++s) {
+                const int y = 4 + static_cast<int>(rng.below(17)), x = 4 + static_cast<int>(rng.below(17));
+                for (int dy = 0; dy < 4; ++dy)
+                    for (int dx = 0; dx < 4; ++dx) t[(y + dy) * 28 + x + dx] = 255;
+            }
+            templates.push_back(t);
+        }
+    }
+    // input (n, 1, S, S) in [0, 1] at size S by nearest neighbour; labels (n).
+    void batch(std::vector<float>& input, std::vector<uint8_t>& labels, int n, int S, Rng& rng) const {
+        input.assign(static_cast<size_t>(n) * S * S, 0.0f);
+        labels.resize(n);
+        for (int i = 0; i < n; ++i) {
+            const int k = static_cast<int>(rng.below(10));
+            labels[i] = static_cast<uint8_t>(k);
+            const int sy = static_cast<int>(rng.below(5)) - 2, sx = static_cast<int>(rng.below(5)) - 2;
+            for (int y = 0; y < S; ++y)
+                for (int x = 0; x < S; ++x) {
+                    const int ty = y * 28 / S - sy, tx = x * 28 / S - sx;
+                    float v = (ty >= 0 && ty < 28 && tx >= 0 && tx < 28) ? templates[k][ty * 28 + tx] / 255.0f : 0.0f;
+                    v += 0.2f * rng.uniform();
+                    input[(static_cast<size_t>(i) * S + y) * S + x] = std::min(v, 1.0f);
+                }
+        }
+    }
+};
+
 // A fresh path under the system's temporary directory.
 inline std::string temp_path(const std::string& name) {
     static int counter = 0;
@@ -67,4 +102,27 @@ inline void write_file(const std::string& path, const std::string& bytes) {
 inline std::string read_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// Writes <dir>/<prefix>-images-idx3-ubyte and -labels-idx1-ubyte holding
+// `count` synthetic digits (28x28 bytes), as a small stand-in for MNIST.
+inline void write_synthetic_idx(const std::string& dir, const std::string& prefix, uint32_t count,
+                                uint64_t seed) {
+    const SyntheticDigits digits(99);
+    Rng rng(seed);
+    auto be32 = [](uint32_t v) {
+        return std::string{static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+                           static_cast<char>(v)};
+    };
+    std::string images = be32(0x803) + be32(count) + be32(28) + be32(28);
+    std::string labels = be32(0x801) + be32(count);
+    std::vector<float> input;
+    std::vector<uint8_t> label;
+    for (uint32_t i = 0; i < count; ++i) {
+        digits.batch(input, label, 1, 28, rng);
+        for (float v : input) images += static_cast<char>(static_cast<uint8_t>(v * 255.0f + 0.5f));
+        labels += static_cast<char>(label[0]);
+    }
+    write_file(dir + "/" + prefix + "-images-idx3-ubyte", images);
+    write_file(dir + "/" + prefix + "-labels-idx1-ubyte", labels);
 }

