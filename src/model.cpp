@@ -8,6 +8,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include <unistd.h>
+
 #include "rng.h"
 #include "thread_pool.h"
 
@@ -79,36 +81,77 @@ std::vector<ParamInfo> parameter_layout(const ModelConfig& cfg) {
     return layout;
 }
 
+std::array<ConvGeometry, kConvLayers> conv_geometries(const ModelConfig& cfg, int batch) {
+    std::array<ConvGeometry, kConvLayers> geometry;
+    int channels = cfg.channels, h = cfg.image_size, w = cfg.image_size;
+    for (int i = 0; i < kConvLayers; ++i) {
+        const ConvSpec s = conv_specs(cfg)[i];
+        geometry[i] = {batch, channels, h, w, s.out_channels, s.kernel, s.stride, s.pad};
+        channels = s.out_channels;
+        h = geometry[i].out_h() / (s.pool_after ? 2 : 1);
+        w = geometry[i].out_w() / (s.pool_after ? 2 : 1);
+    }
+    return geometry;
+}
+
+int64_t model_memory_bytes(const ModelConfig& cfg, int batch) {
+    const std::vector<ParamInfo> layout = parameter_layout(cfg);
+    int64_t floats = 2 * (layout.back().offset + layout.back().size);  // params, grads
+    int64_t largest_col = 0;
+    const auto specs = conv_specs(cfg);
+    const auto geometry = conv_geometries(cfg, batch);
+    for (int i = 0; i < kConvLayers; ++i) {
+        const ConvGeometry& g = geometry[i];
+        const int64_t col = g.col_rows() * g.col_cols();
+        const int64_t out = g.col_cols() * g.out_channels;  // = N*OC*OH*OW
+        floats += col + out /* gemm_out */ + 2 * out /* out, dout */;
+        if (specs[i].pool_after) floats += 3 * (out / 4);  // pooled, dpooled, argmax
+        largest_col = std::max(largest_col, col);
+    }
+    floats += largest_col;  // dcol
+    for (int width : dense_widths(cfg)) floats += 2 * static_cast<int64_t>(batch) * width;
+    return 4 * (floats + static_cast<int64_t>(batch) * cfg.classes);
+}
+
+namespace {
+
+int64_t physical_memory_bytes() {
+    const long pages = ::sysconf(_SC_PHYS_PAGES), page_size = ::sysconf(_SC_PAGE_SIZE);
+    return pages > 0 && page_size > 0 ? static_cast<int64_t>(pages) * page_size : INT64_MAX;
+}
+
+}  // namespace
+
 Model::Model(const ModelConfig& cfg, int batch) : config(cfg), max_batch(batch) {
     if (final_feature_size(cfg.image_size) < 1)
         throw std::invalid_argument("image size " + std::to_string(cfg.image_size) +
                                     " is too small for AlexNet; the smallest that works is " +
                                     std::to_string(min_image_size()));
+    // Refuse, before allocating anything, a configuration this machine cannot hold.
+    const int64_t needed = model_memory_bytes(cfg, batch), available = physical_memory_bytes();
+    if (needed > available || needed / 4 > INT32_MAX)
+        throw std::runtime_error("filters " + std::to_string(cfg.filters) + ", image size " +
+                                 std::to_string(cfg.image_size) + " and batch " + std::to_string(batch) +
+                                 " need " + std::to_string(needed >> 20) + " MiB of memory; this machine has " +
+                                 std::to_string(available >> 20) + " MiB");
     param_info = parameter_layout(cfg);
     const int64_t total = param_info.back().offset + param_info.back().size;
     params.assign(total, 0.0f);
     grads.assign(total, 0.0f);
 
     // Activation buffers, layer by layer, for a batch of max_batch images.
-    int channels = cfg.channels, h = cfg.image_size, w = cfg.image_size;
+    const auto geometry = conv_geometries(cfg, batch);
     int64_t largest_col = 0;
     for (int i = 0; i < kConvLayers; ++i) {
-        const ConvSpec s = conv_specs(cfg)[i];
         ConvActivations& a = conv[i];
-        a.geometry = {batch, channels, h, w, s.out_channels, s.kernel, s.stride, s.pad};
-        const ConvGeometry& g = a.geometry;
+        const ConvGeometry& g = a.geometry = geometry[i];
         a.col = Tensor({g.col_rows(), static_cast<int>(g.col_cols())});
-        a.gemm_out = Tensor({s.out_channels, static_cast<int>(g.col_cols())});
-        a.out = Tensor({batch, s.out_channels, g.out_h(), g.out_w()});
+        a.gemm_out = Tensor({g.out_channels, static_cast<int>(g.col_cols())});
+        a.out = Tensor({batch, g.out_channels, g.out_h(), g.out_w()});
         a.dout = Tensor(a.out.shape);
         largest_col = std::max(largest_col, a.col.size());
-        channels = s.out_channels;
-        h = g.out_h();
-        w = g.out_w();
-        if (s.pool_after) {
-            h /= 2;
-            w /= 2;
-            a.pooled = Tensor({batch, channels, h, w});
+        if (conv_specs(cfg)[i].pool_after) {
+            a.pooled = Tensor({batch, g.out_channels, g.out_h() / 2, g.out_w() / 2});
             a.dpooled = Tensor(a.pooled.shape);
             a.argmax.assign(a.pooled.size(), 0);
         }

@@ -53,6 +53,13 @@ struct ParamInfo {
 // Names, shapes and offsets of every parameter tensor, in checkpoint order.
 std::vector<ParamInfo> parameter_layout(const ModelConfig& config);
 
+// The geometry of each conv layer for a batch of `batch` images.
+std::array<ConvGeometry, kConvLayers> conv_geometries(const ModelConfig& config, int batch);
+
+// Bytes a Model(config, batch) allocates: parameters, gradients, activations.
+// (Training adds 2 x 4 bytes per parameter for Adam's moments.)
+int64_t model_memory_bytes(const ModelConfig& config, int batch);
+
 // The activations of one batch and their gradients, sized once for the
 // largest batch and reused every step (no allocation inside a step).
 struct ConvActivations {
@@ -94,6 +101,8 @@ struct Model {
     Tensor dcol;   // scratch for conv backward: (C*K*K, N*OH*OW) of the largest conv
     LayerProfile* profile = nullptr;  // when set, layer timings are added to it
 
+    // Throws std::invalid_argument for an image too small for the network,
+    // std::runtime_error for a configuration larger than this machine's memory.
     Model(const ModelConfig& config, int max_batch);
 
     // Views of one layer's parameters (and their gradients).
