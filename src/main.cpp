@@ -72,11 +72,17 @@ const char* kPredictUsage =
     "usage: ./alexnet predict IMG.pgm [IMG.pgm ...] [flags]\n"
     "\n"
     "Prints the predicted digit and the ten class probabilities of each image.\n"
-    "PGM P2 or P5, any maxval up to 65535; images other than 28x28 are first\n"
-    "resized to 28x28.\n"
+    "PGM P2 or P5, any size, maxval up to 65535. A photo or drawing is first\n"
+    "brought to MNIST's form: inverted if its background is light, cropped to\n"
+    "the digit, scaled to fit 20x20, centred by mass in 28x28. A 28x28 image\n"
+    "with a dark background (an MNIST image) is used as it is.\n"
     "\n"
     "  --model FILE        checkpoint (default alexnet.model)\n"
-    "  --json              one JSON object per image (file, digit, probabilities)\n"
+    "  --top K             show only the K most likely digits\n"
+    "  --show-input FILE   write the 28x28 image the network saw as PGM\n"
+    "                      (FILE-1.pgm, FILE-2.pgm, ... for several images)\n"
+    "  --json              one JSON object per line per image: file, digit,\n"
+    "                      probabilities (and top with --top)\n"
     "  --threads N         worker threads (default: all hardware threads)\n";
 
 const char* kExportUsage =
@@ -277,16 +283,43 @@ int command_evaluate(Args& args) {
 // ---------------------------------------------------------------------------
 // predict
 
+// "dir/name.pgm" -> "dir/name-3.pgm": one --show-input file per image.
+std::string numbered_path(const std::string& path, size_t index, size_t count) {
+    if (count == 1) return path;
+    const size_t slash = path.find_last_of('/');
+    const size_t dot = path.find_last_of('.');
+    const size_t cut = (dot != std::string::npos && (slash == std::string::npos || dot > slash)) ? dot : path.size();
+    return path.substr(0, cut) + "-" + std::to_string(index + 1) + path.substr(cut);
+}
+
+std::string json_escape(const std::string& text) {
+    std::string escaped;
+    for (char ch : text) {
+        if (ch == '"' || ch == '\\') escaped += '\\';
+        if (static_cast<unsigned char>(ch) < 0x20) {
+            char b[8];
+            std::snprintf(b, sizeof b, "\\u%04x", ch);
+            escaped += b;
+            continue;
+        }
+        escaped += ch;
+    }
+    return escaped;
+}
+
 int command_predict(Args& args) {
     int threads = ThreadPool::hardware_threads();
-    std::string model_path = "alexnet.model";
+    std::string model_path = "alexnet.model", show_input;
     bool json = false;
+    int top = 0;
     std::vector<std::string> images;
     while (!args.done()) {
         const std::string f = args.next();
         if (f == "--help" || f == "-h") { std::fputs(kPredictUsage, stdout); return 0; }
         else if (f == "--model") model_path = args.value(f);
         else if (f == "--json") { args.no_value(f); json = true; }
+        else if (f == "--top") top = static_cast<int>(args.integer(f, 1, 10));
+        else if (f == "--show-input") show_input = args.value(f);
         else if (f == "--threads") threads = threads_flag(args, f);
         else if (f.rfind("-", 0) == 0 && f != "-") unknown_flag(f);
         else images.push_back(f);
@@ -298,25 +331,42 @@ int command_predict(Args& args) {
     model.params = ck.params;
     const ModelConfig& c = model.config;
     Tensor input({1, c.channels, c.image_size, c.image_size});
-    for (const std::string& path : images) {
+    for (size_t i = 0; i < images.size(); ++i) {
+        const std::string& path = images[i];
         const GrayImage image = read_pgm(path);
-        preprocess_image(input.ptr(), image.pixels.data(), image.height, image.width, c.image_size,
-                         c.channels);
+        // Any drawing to MNIST's form (28 x 28, light on dark, centred), then
+        // exactly the preprocessing of the training data.
+        float mnist_form[kMnistPixels];
+        to_mnist_form(mnist_form, image.pixels.data(), image.height, image.width);
+        if (!show_input.empty()) {
+            uint8_t bytes[kMnistPixels];
+            for (int p = 0; p < kMnistPixels; ++p)
+                bytes[p] = static_cast<uint8_t>(std::lround(std::min(1.0f, std::max(0.0f, mnist_form[p])) * 255.0f));
+            write_pgm(numbered_path(show_input, i, images.size()), bytes, kMnistSide, kMnistSide);
+        }
+        preprocess_image(input.ptr(), mnist_form, kMnistSide, kMnistSide, c.image_size, c.channels);
         model.forward(input.ptr(), 1, pool);
         const uint8_t unused_label = 0;
         model.loss(&unused_label, 1, nullptr);  // fills model.probs with the softmax
         const float* p = model.probs.ptr();
-        const int digit = static_cast<int>(std::max_element(p, p + c.classes) - p);
+        std::vector<int> ranked(c.classes);
+        for (int k = 0; k < c.classes; ++k) ranked[k] = k;
+        std::stable_sort(ranked.begin(), ranked.end(), [&](int a, int b) { return p[a] > p[b]; });
+        const int digit = ranked[0];
         if (json) {
-            std::string escaped;
-            for (char ch : path) {
-                if (ch == '"' || ch == '\\') escaped += '\\';
-                if (static_cast<unsigned char>(ch) < 0x20) { char b[8]; std::snprintf(b, sizeof b, "\\u%04x", ch); escaped += b; continue; }
-                escaped += ch;
-            }
-            std::printf("{\"file\": \"%s\", \"digit\": %d, \"probabilities\": [", escaped.c_str(), digit);
+            std::printf("{\"file\": \"%s\", \"digit\": %d, \"probabilities\": [", json_escape(path).c_str(), digit);
             for (int k = 0; k < c.classes; ++k) std::printf("%s%.9g", k ? ", " : "", static_cast<double>(p[k]));
-            std::printf("]}\n");
+            std::printf("]");
+            if (top > 0) {
+                std::printf(", \"top\": [");
+                for (int k = 0; k < top; ++k) std::printf("%s%d", k ? ", " : "", ranked[k]);
+                std::printf("]");
+            }
+            std::printf("}\n");
+        } else if (top > 0) {
+            std::printf("%s: %d\n", path.c_str(), digit);
+            for (int k = 0; k < top; ++k)
+                std::printf("  %d: %6.2f%%\n", ranked[k], 100.0 * static_cast<double>(p[ranked[k]]));
         } else {
             std::printf("%s: %d\n", path.c_str(), digit);
             for (int k = 0; k < c.classes; ++k)

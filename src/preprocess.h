@@ -21,6 +21,20 @@ void resize_bilinear(float* out, int out_h, int out_w, const float* in, int in_h
 // any other size is first resized to 28 x 28.
 void preprocess_image(float* out, const float* gray, int h, int w, int size, int channels);
 
+// Bring a photo or drawing of a digit into MNIST's form, as MNIST itself was
+// made: light digit on a dark background (inverted if the border is light),
+// cropped to the digit's bounding box, scaled to fit 20 x 20 keeping its
+// aspect ratio (area averaging when shrinking), contrast stretched to [0, 1],
+// and placed in 28 x 28 with its centre of mass at the centre.
+// gray (h, w) in [0, 1] -> out28 (28, 28). A 28 x 28 image with a dark
+// background is already in MNIST form and is copied unchanged; the return
+// value says whether that happened.
+bool to_mnist_form(float* out28, const float* gray, int h, int w);
+
+// Area-averaging resize (each output pixel is the mean of the input area it
+// covers): the right filter for shrinking. in (in_h, in_w) -> out (out_h, out_w).
+void resize_area(float* out, int out_h, int out_w, const float* in, int in_h, int in_w);
+
 // MNIST bytes (n, 28, 28) -> out (n, channels, size, size): bytes / 255, then
 // preprocess_image. One task per image.
 void preprocess_mnist_batch(float* out, const uint8_t* pixels, int n, int size, int channels,

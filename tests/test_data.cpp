@@ -365,3 +365,50 @@ TEST_CASE("a checkpoint written byte by byte from the documented format loads", 
     CHECK(ck.params == expected);
     CHECK(crc32_update(0, "123456789", 9) == 0xCBF43926u);  // the standard CRC-32 check value
 }
+
+TEST_CASE("to_mnist_form: MNIST images unchanged, drawings inverted, cropped, fitted to 20x20, centred", "[preprocess]") {
+    // A 28x28 light-on-dark image is already in MNIST form.
+    std::vector<float> mnist(kMnistPixels, 0.0f), out(kMnistPixels);
+    for (int y = 5; y < 20; ++y) mnist[y * 28 + 9] = 1.0f;
+    CHECK(to_mnist_form(out.data(), mnist.data(), 28, 28));
+    CHECK(out == mnist);
+
+    // A dark bar 40 high and 10 wide, off-centre on a light 100 x 60 canvas.
+    const int h = 100, w = 60;
+    std::vector<float> drawing(h * w, 0.9f);
+    for (int y = 10; y < 50; ++y)
+        for (int x = 5; x < 15; ++x) drawing[y * w + x] = 0.1f;
+    CHECK_FALSE(to_mnist_form(out.data(), drawing.data(), h, w));
+    int top = 28, bottom = -1, left = 28, right = -1;
+    double mass = 0, my = 0, mx = 0, brightest = 0;
+    for (int y = 0; y < 28; ++y)
+        for (int x = 0; x < 28; ++x) {
+            const float v = out[y * 28 + x];
+            if (v > 0.5f) { top = std::min(top, y); bottom = std::max(bottom, y); left = std::min(left, x); right = std::max(right, x); }
+            mass += v; my += v * (y + 0.5); mx += v * (x + 0.5);
+            brightest = std::max<double>(brightest, v);
+        }
+    CHECK(bottom - top + 1 == 20);   // the long side fills 20 pixels
+    CHECK(right - left + 1 == 5);    // aspect ratio kept: 40:10 -> 20:5
+    CHECK(brightest == Approx(1.0)); // inverted and stretched: the digit is light
+    CHECK(out[0] == 0.0f);           // on a dark background
+    CHECK(std::fabs(my / mass - 14.0) <= 0.5);  // centre of mass at the centre
+    CHECK(std::fabs(mx / mass - 14.0) <= 0.5);
+}
+
+TEST_CASE("resize_area averages the input area under each output pixel", "[preprocess]") {
+    const float in[12] = {1, 3, 5, 7, 9, 11,
+                          2, 4, 6, 8, 10, 12};
+    float out[2];
+    resize_area(out, 1, 2, in, 2, 6);  // each output covers a 2 x 3 block
+    CHECK(out[0] == Approx((1 + 3 + 5 + 2 + 4 + 6) / 6.0));
+    CHECK(out[1] == Approx((7 + 9 + 11 + 8 + 10 + 12) / 6.0));
+    float third[1];
+    const float row[3] = {0, 3, 6};
+    resize_area(third, 1, 1, row, 1, 3);
+    CHECK(third[0] == Approx(3.0));
+    float two[2];
+    resize_area(two, 1, 2, row, 1, 3);  // 1.5 input pixels per output: partial overlaps
+    CHECK(two[0] == Approx((0 * 1.0 + 3 * 0.5) / 1.5));
+    CHECK(two[1] == Approx((3 * 0.5 + 6 * 1.0) / 1.5));
+}
