@@ -12,8 +12,11 @@
 #include <string>
 #include <vector>
 
+#include <sys/stat.h>
+
 #include "bench.h"
 #include "checkpoint.h"
+#include "report.h"
 #include "mnist.h"
 #include "model.h"
 #include "pgm.h"
@@ -36,6 +39,9 @@ const char* kMainUsage =
     "  evaluate   test accuracy, per-class accuracy and confusion matrix of a checkpoint\n"
     "  predict    name the digit in one or more PGM images\n"
     "  export     write one MNIST image as a PGM file, to try predict on\n"
+    "  summary    the layer table: output shapes, parameters, multiply-adds, memory\n"
+    "  plot       redraw the loss and accuracy curves of a training history as SVG\n"
+    "  visualize  pictures of conv1's filters and of every conv layer's feature maps\n"
     "  bench      measure the machine's limits, SGEMM, training and inference speed\n"
     "\n"
     "Run ./alexnet <command> --help for its flags.\n";
@@ -58,15 +64,58 @@ const char* kTrainUsage =
     "  --no-shuffle        take training images in file order\n"
     "  --init FILE         start from FILE's weights with fresh optimizer state\n"
     "  --resume            continue --model: weights, Adam moments and step\n"
-    "  --log-every N       steps between progress lines (default 100, 0 = none)\n";
+    "  --log-every N       steps between progress lines and history rows (default 100)\n"
+    "  --quiet             no progress lines, only one line per epoch and the result\n"
+    "\n"
+    "Also writes FILE.history.csv (a row every --log-every steps and per epoch)\n"
+    "and FILE.curves.svg (loss and accuracy curves, redrawn every epoch).\n";
 
 const char* kEvaluateUsage =
     "usage: ./alexnet evaluate [flags]\n"
     "\n"
+    "Test accuracy, per-class accuracy and the confusion matrix on the 10,000\n"
+    "t10k images; the matrix is also drawn as an SVG heat map.\n"
+    "\n"
     "  --model FILE        checkpoint (default alexnet.model)\n"
     "  --data DIR          MNIST IDX files (default data/mnist)\n"
+    "  --confusion FILE    heat map to write (default FILE.confusion.svg for --model FILE)\n"
+    "  --errors DIR        write each misclassified test image to DIR as\n"
+    "                      INDEX_true<T>_pred<P>.pgm\n"
     "  --batch-size N      images per forward pass (default 100)\n"
     "  --threads N         worker threads (default: all hardware threads)\n";
+
+const char* kSummaryUsage =
+    "usage: ./alexnet summary [flags]\n"
+    "\n"
+    "Prints each layer with its output shape, parameters and multiply-adds per\n"
+    "image, the totals, and the memory training needs.\n"
+    "\n"
+    "  --filters F         (default 8)\n"
+    "  --image-size S      (default 56)\n"
+    "  --channels C        (default 1)\n"
+    "  --batch-size N      batch for the activation memory (default 32)\n"
+    "  --model FILE        describe this checkpoint's configuration instead\n";
+
+const char* kPlotUsage =
+    "usage: ./alexnet plot HISTORY.csv [--out FILE.svg]\n"
+    "\n"
+    "Draws the loss and accuracy curves of a training history (the\n"
+    "MODEL.history.csv that train writes) as a self-contained SVG.\n"
+    "\n"
+    "  --out FILE          SVG to write (default: HISTORY with .svg for .csv)\n";
+
+const char* kVisualizeUsage =
+    "usage: ./alexnet visualize --out DIR [flags]\n"
+    "\n"
+    "Writes DIR/conv1_filters.pgm (.ppm for 3 channels): conv1's filters, each\n"
+    "scaled to the full grey range and enlarged, in a grid. With --image, also\n"
+    "DIR/input.pgm (the 28x28 the network sees) and DIR/convN_features.pgm:\n"
+    "every channel of each conv layer's output for that image.\n"
+    "\n"
+    "  --out DIR           folder for the pictures (created if missing)\n"
+    "  --model FILE        checkpoint (default alexnet.model)\n"
+    "  --image IMG.pgm     an image to show the feature maps of\n"
+    "  --scale N           enlargement of each pixel (default 8)\n";
 
 const char* kPredictUsage =
     "usage: ./alexnet predict IMG.pgm [IMG.pgm ...] [flags]\n"
@@ -187,6 +236,15 @@ int threads_flag(Args& args, const std::string& flag) {
     return static_cast<int>(args.integer(flag, 1, 1024));
 }
 
+// mkdir -p for one level; an existing folder is fine.
+void make_directory(const std::string& path) {
+    if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST)
+        throw std::runtime_error(path + ": cannot create folder (" + std::string(std::strerror(errno)) + ")");
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+        throw std::runtime_error(path + ": is not a folder");
+}
+
 // --filters, --image-size, --channels: returns false if flag is none of them.
 bool model_flag(Args& args, const std::string& f, ModelConfig& config) {
     if (f == "--filters") config.filters = static_cast<int>(args.integer(f, 1, 256));
@@ -228,6 +286,7 @@ int command_train(Args& args) {
         else if (f == "--init") o.init_path = args.value(f);
         else if (f == "--resume") { args.no_value(f); o.resume = true; }
         else if (f == "--log-every") o.log_every = static_cast<int>(args.integer(f, 0, 1000000));
+        else if (f == "--quiet") { args.no_value(f); o.quiet = true; }
         else unknown_flag(f);
     }
     if (o.resume && !o.init_path.empty()) throw UsageError("--resume and --init exclude each other");
@@ -240,25 +299,31 @@ int command_train(Args& args) {
 
 int command_evaluate(Args& args) {
     int threads = ThreadPool::hardware_threads();
-    std::string model_path = "alexnet.model", data_dir = "data/mnist";
+    std::string model_path = "alexnet.model", data_dir = "data/mnist", confusion_path, errors_dir;
     int batch = 100;
     while (!args.done()) {
         const std::string f = args.next();
         if (f == "--help" || f == "-h") { std::fputs(kEvaluateUsage, stdout); return 0; }
         else if (f == "--model") model_path = args.value(f);
         else if (f == "--data") data_dir = args.value(f);
+        else if (f == "--confusion") confusion_path = args.value(f);
+        else if (f == "--errors") errors_dir = args.value(f);
         else if (f == "--batch-size") batch = static_cast<int>(args.integer(f, 1, 4096));
         else if (f == "--threads") threads = threads_flag(args, f);
         else unknown_flag(f);
     }
+    if (confusion_path.empty()) confusion_path = model_path + ".confusion.svg";
     ThreadPool pool(threads);
     const Checkpoint ck = load_checkpoint(model_path);
     MnistSet test_set(data_dir, "t10k");
+    if (!errors_dir.empty()) make_directory(errors_dir);
     Model model(ck.config, batch);
     model.params = ck.params;
     std::vector<uint32_t> indices(test_set.size());
     for (uint32_t i = 0; i < test_set.size(); ++i) indices[i] = i;
-    const EvalResult r = evaluate(model, test_set, indices.data(), indices.size(), pool);
+    std::vector<std::array<uint32_t, 3>> mistakes;
+    const EvalResult r = evaluate(model, test_set, indices.data(), indices.size(), pool,
+                                  errors_dir.empty() ? nullptr : &mistakes);
 
     std::printf("test accuracy: %.2f%% (%lld/%lld), test loss %.4f\n\n", 100.0 * r.accuracy(),
                 static_cast<long long>(r.correct), static_cast<long long>(r.total), r.loss);
@@ -276,6 +341,106 @@ int command_evaluate(Args& args) {
         std::printf("  %d:  ", d);
         for (int p = 0; p < 10; ++p) std::printf("%6lld", static_cast<long long>(r.confusion[d][p]));
         std::printf("\n");
+    }
+    write_confusion_svg(confusion_path, r.confusion);
+    std::printf("\nheat map: %s\n", confusion_path.c_str());
+    for (const auto& [index, truth, predicted] : mistakes) {
+        uint8_t pixels[kMnistPixels], label = 0;
+        test_set.read_batch(pixels, &label, &index, 1);
+        char name[64];
+        std::snprintf(name, sizeof name, "/%05u_true%u_pred%u.pgm", index, truth, predicted);
+        write_pgm(errors_dir + name, pixels, kMnistSide, kMnistSide);
+    }
+    if (!errors_dir.empty())
+        std::printf("%zu misclassified images written to %s\n", mistakes.size(), errors_dir.c_str());
+    return 0;
+}
+
+// ---------------------------------------------------------------------------
+// summary
+
+int command_summary(Args& args) {
+    ModelConfig config;
+    int batch = 32;
+    std::string model_path;
+    while (!args.done()) {
+        const std::string f = args.next();
+        if (f == "--help" || f == "-h") { std::fputs(kSummaryUsage, stdout); return 0; }
+        else if (model_flag(args, f, config)) continue;
+        else if (f == "--batch-size") batch = static_cast<int>(args.integer(f, 1, 4096));
+        else if (f == "--model") model_path = args.value(f);
+        else unknown_flag(f);
+    }
+    if (!model_path.empty()) config = load_checkpoint(model_path).config;
+    print_summary(config, batch);
+    return 0;
+}
+
+// ---------------------------------------------------------------------------
+// plot
+
+int command_plot(Args& args) {
+    std::string history, out;
+    while (!args.done()) {
+        const std::string f = args.next();
+        if (f == "--help" || f == "-h") { std::fputs(kPlotUsage, stdout); return 0; }
+        else if (f == "--out") out = args.value(f);
+        else if (f.rfind("-", 0) == 0) unknown_flag(f);
+        else if (history.empty()) history = f;
+        else throw UsageError("plot takes one history file");
+    }
+    if (history.empty()) throw UsageError("plot needs a HISTORY.csv");
+    if (out.empty()) {
+        const bool csv = history.size() > 4 && history.compare(history.size() - 4, 4, ".csv") == 0;
+        out = (csv ? history.substr(0, history.size() - 4) : history) + ".svg";
+    }
+    write_curves_svg(out, read_history(history), "AlexNet on MNIST: " + history);
+    std::printf("wrote %s\n", out.c_str());
+    return 0;
+}
+
+// ---------------------------------------------------------------------------
+// visualize
+
+int command_visualize(Args& args) {
+    std::string model_path = "alexnet.model", image_path, out_dir;
+    int scale = 8;
+    while (!args.done()) {
+        const std::string f = args.next();
+        if (f == "--help" || f == "-h") { std::fputs(kVisualizeUsage, stdout); return 0; }
+        else if (f == "--model") model_path = args.value(f);
+        else if (f == "--image") image_path = args.value(f);
+        else if (f == "--out") out_dir = args.value(f);
+        else if (f == "--scale") scale = static_cast<int>(args.integer(f, 1, 64));
+        else unknown_flag(f);
+    }
+    if (out_dir.empty()) throw UsageError("visualize needs --out DIR");
+    const Checkpoint ck = load_checkpoint(model_path);
+    make_directory(out_dir);
+    Model model(ck.config, 1);
+    model.params = ck.params;
+    const std::string filters = out_dir + (ck.config.channels == 3 ? "/conv1_filters.ppm" : "/conv1_filters.pgm");
+    write_filter_grid(filters, model, scale);
+    std::printf("wrote %s\n", filters.c_str());
+    if (image_path.empty()) return 0;
+
+    const GrayImage image = read_pgm(image_path);
+    float mnist_form[kMnistPixels];
+    to_mnist_form(mnist_form, image.pixels.data(), image.height, image.width);
+    uint8_t bytes[kMnistPixels];
+    for (int p = 0; p < kMnistPixels; ++p)
+        bytes[p] = static_cast<uint8_t>(std::lround(std::min(1.0f, std::max(0.0f, mnist_form[p])) * 255.0f));
+    write_pgm(out_dir + "/input.pgm", bytes, kMnistSide, kMnistSide);
+    const ModelConfig& c = model.config;
+    Tensor input({1, c.channels, c.image_size, c.image_size});
+    preprocess_image(input.ptr(), mnist_form, kMnistSide, kMnistSide, c.image_size, c.channels);
+    model.forward(input.ptr(), 1, ThreadPool::serial());
+    for (int i = 0; i < kConvLayers; ++i) {
+        const std::string path = out_dir + "/conv" + std::to_string(i + 1) + "_features.pgm";
+        // Deeper maps are smaller: enlarge them more, so every picture is of similar size.
+        const int side = model.conv[i].out.shape[2];
+        write_feature_maps(path, model, i, std::max(scale, 96 / std::max(1, side)));
+        std::printf("wrote %s (%d channels of %dx%d)\n", path.c_str(), model.conv[i].out.shape[1], side, side);
     }
     return 0;
 }
@@ -447,6 +612,9 @@ int main(int argc, char** argv) {
                         : command == "predict"  ? kPredictUsage
                         : command == "export"   ? kExportUsage
                         : command == "bench"    ? kBenchUsage
+                        : command == "summary"  ? kSummaryUsage
+                        : command == "plot"     ? kPlotUsage
+                        : command == "visualize" ? kVisualizeUsage
                                                 : nullptr;
     if (!usage) {
         std::fprintf(stderr, "alexnet: unknown command '%s'\n\n%s", command.c_str(), kMainUsage);
@@ -459,6 +627,9 @@ int main(int argc, char** argv) {
         else if (command == "evaluate") code = command_evaluate(args);
         else if (command == "predict") code = command_predict(args);
         else if (command == "bench") code = command_bench(args);
+        else if (command == "summary") code = command_summary(args);
+        else if (command == "plot") code = command_plot(args);
+        else if (command == "visualize") code = command_visualize(args);
         else code = command_export(args);
     } catch (const UsageError& e) {
         std::fprintf(stderr, "alexnet %s: %s\n\n%s", command.c_str(), e.what(), usage);

@@ -10,12 +10,15 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <stdexcept>
 
 #include <signal.h>
+#include <unistd.h>
 
 #include "checkpoint.h"
 #include "mnist.h"
+#include "report.h"
 #include "preprocess.h"
 #include "rng.h"
 #include "thread_pool.h"
@@ -46,7 +49,7 @@ void order_for_epoch(uint32_t* train, uint32_t count, uint64_t seed, int epoch, 
 // Evaluation
 
 EvalResult evaluate(Model& model, MnistSet& set, const uint32_t* indices, size_t count,
-                    ThreadPool& pool) {
+                    ThreadPool& pool, std::vector<std::array<uint32_t, 3>>* mistakes) {
     const ModelConfig& c = model.config;
     const int B = model.max_batch;
     std::vector<uint8_t> pixels(static_cast<size_t>(B) * kMnistPixels), labels(B);
@@ -65,6 +68,8 @@ EvalResult evaluate(Model& model, MnistSet& set, const uint32_t* indices, size_t
             const float* p = model.probs.ptr() + i * c.classes;
             const int predicted = static_cast<int>(std::max_element(p, p + c.classes) - p);
             r.confusion[labels[i]][predicted]++;
+            if (mistakes && predicted != labels[i])
+                mistakes->push_back({indices[start + i], labels[i], static_cast<uint32_t>(predicted)});
         }
         r.total += n;
     }
@@ -162,6 +167,91 @@ struct RunningMeans {
     double accuracy() const { return seen ? 100.0 * correct / seen : 0.0; }
 };
 
+// How training shows its progress: a live line on a terminal, plain lines
+// every --log-every steps otherwise, none with --quiet; a summary line per
+// epoch; and, either way, <model>.history.csv and <model>.curves.svg.
+class ProgressReporter {
+public:
+    ProgressReporter(const TrainOptions& o, int64_t steps_per_epoch, int64_t first_step, int64_t last_step)
+        : o_(o), steps_per_epoch_(steps_per_epoch), first_step_(first_step), last_step_(last_step),
+          terminal_(::isatty(fileno(stdout)) != 0), start_(Clock::now()),
+          history_path_(o.model_path + ".history.csv"), curves_path_(o.model_path + ".curves.svg") {
+        // A resumed run continues its history; a new run starts a new one.
+        if (o.resume) {
+            try {
+                rows_ = read_history(history_path_);
+            } catch (const std::runtime_error&) {
+                rows_.clear();
+            }
+        }
+        history_.open(history_path_, o.resume && !rows_.empty() ? std::ios::app : std::ios::trunc);
+        if (!history_) throw std::runtime_error(history_path_ + ": cannot create");
+        if (rows_.empty()) history_ << kHistoryHeader << "\n";
+    }
+
+    void after_step(int epoch, int64_t step, const RunningMeans& m) {
+        const int64_t in_epoch = step - epoch * steps_per_epoch_;
+        const bool log_step = o_.log_every > 0 && (in_epoch % o_.log_every == 0 || step == last_step_);
+        if (log_step) add_row(step, m, nullptr);
+        if (o_.quiet) return;
+        const double seconds = seconds_since(start_);
+        const double rate = (step - first_step_) * static_cast<double>(o_.batch_size) / seconds;
+        const std::string eta = format_duration((last_step_ - step) * static_cast<double>(o_.batch_size) / rate);
+        if (terminal_) {  // redraw at most 10 times a second
+            if (seconds - last_draw_ < 0.1 && in_epoch != steps_per_epoch_) return;
+            last_draw_ = seconds;
+            const int width = 24, filled = static_cast<int>(width * in_epoch / steps_per_epoch_);
+            std::printf("\rEpoch %d/%d [%s%s] %lld/%lld  loss %.4f  acc %.2f%%  %.0f img/s  ETA %s\033[K", epoch + 1,
+                        o_.epochs, std::string(filled, '=').c_str(), std::string(width - filled, ' ').c_str(),
+                        static_cast<long long>(in_epoch), static_cast<long long>(steps_per_epoch_), m.loss(),
+                        m.accuracy(), rate, eta.c_str());
+            std::fflush(stdout);
+        } else if (log_step) {
+            std::printf("epoch %d/%d step %lld/%lld  loss %.4f  acc %.2f%%  %.0f img/s  ETA %s\n", epoch + 1,
+                        o_.epochs, static_cast<long long>(in_epoch), static_cast<long long>(steps_per_epoch_),
+                        m.loss(), m.accuracy(), rate, eta.c_str());
+            std::fflush(stdout);
+        }
+    }
+
+    void after_epoch(int epoch, int64_t step, const RunningMeans& m, const EvalResult* val, double seconds) {
+        add_row(step, m, val);
+        write_curves_svg(curves_path_, rows_, "AlexNet on MNIST: " + o_.model_path);
+        if (terminal_ && !o_.quiet) std::printf("\r\033[K");
+        std::printf("epoch %d/%d: train loss %.4f acc %.2f%%", epoch + 1, o_.epochs, m.loss(), m.accuracy());
+        if (val) std::printf(" | val loss %.4f acc %.2f%%", val->loss, 100.0 * val->accuracy());
+        std::printf(" | %.1f s, %.0f img/s | saved %s\n", seconds, m.seen / seconds, o_.model_path.c_str());
+        std::fflush(stdout);
+    }
+
+    double elapsed() const { return seconds_since(start_); }
+
+private:
+    void add_row(int64_t step, const RunningMeans& m, const EvalResult* val) {
+        HistoryRow r;
+        r.epoch = static_cast<double>(step) / steps_per_epoch_;
+        r.step = step;
+        r.train_loss = m.loss();
+        r.train_accuracy = m.accuracy();
+        r.val_loss = val ? val->loss : std::nan("");
+        r.val_accuracy = val ? 100.0 * val->accuracy() : std::nan("");
+        r.seconds = seconds_since(start_);
+        r.images_per_second = (step - first_step_) * static_cast<double>(o_.batch_size) / r.seconds;
+        rows_.push_back(r);
+        history_ << history_csv_line(r) << "\n";
+        history_.flush();
+    }
+
+    const TrainOptions& o_;
+    int64_t steps_per_epoch_, first_step_, last_step_;
+    bool terminal_;
+    Clock::time_point start_;
+    double last_draw_ = -1.0;
+    std::string history_path_, curves_path_;
+    std::vector<HistoryRow> rows_;
+    std::ofstream history_;
+};
+
 }  // namespace
 
 int train(const TrainOptions& opt, ThreadPool& pool) {
@@ -239,8 +329,7 @@ int train(const TrainOptions& opt, ThreadPool& pool) {
     std::vector<uint8_t> pixels(static_cast<size_t>(B) * kMnistPixels), labels(B);
     Tensor input({B, c.channels, c.image_size, c.image_size});  // (B, C, S, S)
     const StopOnSignal stop;
-    const auto run_start = Clock::now();
-    int64_t images_this_run = 0;
+    ProgressReporter progress(o, steps_per_epoch, state.step, last_step);
     int ordered_epoch = -1;  // the epoch whose order `order` holds
 
     while (state.step < last_step) {
@@ -270,21 +359,11 @@ int train(const TrainOptions& opt, ThreadPool& pool) {
             adam_update(model.params.data(), state.adam_m.data(), state.adam_v.data(),
                         model.grads.data(), model.parameter_count(), state.step, adam, pool);
             epoch_means.add(loss, correct, n);
-            images_this_run += n;
+            progress.after_step(epoch, state.step, epoch_means);
 
-            const int64_t step_in_epoch = state.step - static_cast<int64_t>(epoch) * steps_per_epoch;
-            if (o.log_every > 0 && (step_in_epoch % o.log_every == 0 || state.step == last_step)) {
-                const double rate = images_this_run / seconds_since(run_start);
-                const double remaining = (last_step - state.step) * static_cast<double>(B) / rate;
-                std::printf("epoch %d/%d step %lld/%lld  loss %.4f  acc %.2f%%  %.0f img/s  ETA %s\n",
-                            epoch + 1, o.epochs, static_cast<long long>(step_in_epoch),
-                            static_cast<long long>(steps_per_epoch), epoch_means.loss(),
-                            epoch_means.accuracy(), rate, format_duration(remaining).c_str());
-                std::fflush(stdout);
-            }
             if (stop.requested()) {
                 save_checkpoint(o.model_path, model, &state);
-                std::printf("interrupted by signal %d after step %lld; saved %s\n"
+                std::printf("\ninterrupted by signal %d after step %lld; saved %s\n"
                             "continue with: ./alexnet train --resume --model %s --epochs %d --data %s\n",
                             static_cast<int>(g_stop_signal), static_cast<long long>(state.step),
                             o.model_path.c_str(), o.model_path.c_str(), o.epochs, o.data_dir.c_str());
@@ -292,18 +371,12 @@ int train(const TrainOptions& opt, ThreadPool& pool) {
                 return 130;
             }
         }
-        // ---- End of epoch: checkpoint, validation, summary line
+        // ---- End of epoch: checkpoint, validation, summary line, history
         const double train_seconds = seconds_since(epoch_start);
         save_checkpoint(o.model_path, model, &state);
-        std::printf("epoch %d/%d: train loss %.4f acc %.2f%%", epoch + 1, o.epochs, epoch_means.loss(),
-                    epoch_means.accuracy());
-        if (val_count > 0) {
-            const EvalResult v = evaluate(model, train_set, val_indices, val_count, pool);
-            std::printf(" | val loss %.4f acc %.2f%%", v.loss, 100.0 * v.accuracy());
-        }
-        std::printf(" | %.1f s, %.0f img/s | saved %s\n", train_seconds,
-                    epoch_means.seen / train_seconds, o.model_path.c_str());
-        std::fflush(stdout);
+        EvalResult validation;
+        if (val_count > 0) validation = evaluate(model, train_set, val_indices, val_count, pool);
+        progress.after_epoch(epoch, state.step, epoch_means, val_count > 0 ? &validation : nullptr, train_seconds);
     }
 
     std::vector<uint32_t> test_indices(test_set.size());
@@ -311,6 +384,7 @@ int train(const TrainOptions& opt, ThreadPool& pool) {
     const EvalResult t = evaluate(model, test_set, test_indices.data(), test_indices.size(), pool);
     std::printf("test accuracy: %.2f%% (%lld/%lld), test loss %.4f, total time %s\n",
                 100.0 * t.accuracy(), static_cast<long long>(t.correct),
-                static_cast<long long>(t.total), t.loss, format_duration(seconds_since(run_start)).c_str());
+                static_cast<long long>(t.total), t.loss, format_duration(progress.elapsed()).c_str());
+    std::printf("history: %s.history.csv, curves: %s.curves.svg\n", o.model_path.c_str(), o.model_path.c_str());
     return 0;
 }

@@ -27,7 +27,8 @@ struct TrainOptions {
     bool shuffle = true;      // a new seeded permutation every epoch
     std::string init_path;    // start from these weights, fresh optimizer state
     bool resume = false;      // continue model_path: weights, Adam moments and step
-    int log_every = 100;      // steps between progress lines
+    int log_every = 100;      // steps between progress lines and history rows
+    bool quiet = false;       // no progress lines, only the epoch summaries
 };
 
 // Trains as described above; returns the process exit code.
@@ -42,8 +43,10 @@ struct EvalResult {
 
 // Runs the model over the `count` images at the given indices, in batches of
 // up to model.max_batch, and counts loss, accuracy and the confusion matrix.
+// If mistakes is not null, each misclassified image is added to it as
+// {index, true label, predicted label}.
 EvalResult evaluate(Model& model, MnistSet& set, const uint32_t* indices, size_t count,
-                    ThreadPool& pool);
+                    ThreadPool& pool, std::vector<std::array<uint32_t, 3>>* mistakes = nullptr);
 
 // The seeded split of n training images: one permutation of [0, n), whose
 // first train_count entries are for training and the rest for validation.

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <thread>
@@ -17,6 +18,7 @@
 #include "checkpoint.h"
 #include "helpers.h"
 #include "model.h"
+#include "pgm.h"
 
 extern char** environ;
 
@@ -93,6 +95,10 @@ TEST_CASE("usage errors exit 2 with a one-line message and the usage text", "[cl
         {"export --out x.pgm", "alexnet export: export needs --index N"},
         {"export --index 3 --set dev --out x.pgm", "alexnet export: --set must be test or train, not 'dev'"},
         {"bench --steps 0", "alexnet bench: --steps must be between 1 and 100000, not 0"},
+        {"plot", "alexnet plot: plot needs a HISTORY.csv"},
+        {"plot a.csv b.csv", "alexnet plot: plot takes one history file"},
+        {"visualize --model x.model", "alexnet visualize: visualize needs --out DIR"},
+        {"summary --image-size 20", "alexnet summary: --image-size 20 is too small for AlexNet"},
     };
     for (const Case& c : cases) {
         const RunResult r = run_alexnet(c.args);
@@ -105,7 +111,7 @@ TEST_CASE("usage errors exit 2 with a one-line message and the usage text", "[cl
 }
 
 TEST_CASE("--help prints the usage and exits 0", "[cli]") {
-    for (const char* command : {"", "train", "evaluate", "predict", "export", "bench"}) {
+    for (const char* command : {"", "train", "evaluate", "predict", "export", "bench", "summary", "plot", "visualize"}) {
         const RunResult r = run_alexnet(std::string(command) + " --help");
         INFO(command);
         CHECK(r.exit_code == 0);
@@ -250,4 +256,51 @@ TEST_CASE("a process killed while saving leaves a checkpoint that loads", "[chec
     }
     INFO("killed with a partial .tmp file " << killed_mid_write << " times out of 12");
     CHECK(killed_mid_write > 0);
+}
+
+TEST_CASE("summary prints the layer table with totals", "[cli]") {
+    const RunResult r = run_alexnet("summary");
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("conv1 11x11/4 pad 0 + relu   24x12x12                2,928            418,176") != std::string::npos);
+    CHECK(r.out.find("total                                            3,805,114          7,107,968") != std::string::npos);
+    CHECK(r.out.find("training total") != std::string::npos);
+}
+
+TEST_CASE("plot draws a history as SVG and refuses a malformed one", "[cli][errors]") {
+    const std::string csv = temp_path("history.csv"), svg = temp_path("curves.svg");
+    write_file(csv, "epoch,step,train_loss,train_accuracy,val_loss,val_accuracy,images_per_s,seconds\n"
+                    "0.5,10,2.0,30.0,,,100.0,1.0\n1.0,20,1.5,50.0,1.2,60.0,100.0,2.0\n");
+    RunResult r = run_alexnet("plot " + csv + " --out " + svg);
+    CHECK(r.exit_code == 0);
+    const std::string picture = read_file(svg);
+    CHECK(picture.find("<svg") == 0);
+    CHECK(picture.find("<polyline") != std::string::npos);
+    write_file(csv, "epoch,step\n1,2\n");
+    r = run_alexnet("plot " + csv);
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("alexnet plot: " + csv + ": not a training history") == 0);
+    write_file(csv, "epoch,step,train_loss,train_accuracy,val_loss,val_accuracy,images_per_s,seconds\n1,2,x,4,5,6,7,8\n");
+    r = run_alexnet("plot " + csv);
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("line 2: 'x' is not a number") != std::string::npos);
+}
+
+TEST_CASE("train writes its history and curves; visualize draws filters and feature maps", "[cli]") {
+    const std::string model = temp_path("seen.model"), out = temp_path("pictures");
+    RunResult r = run_alexnet(small_training(model) + " --epochs 1 --log-every 4 --quiet");
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.out.find("epoch 1/1: train loss") != std::string::npos);
+    CHECK(r.out.find("step 4/12") == std::string::npos);  // --quiet
+    const std::string history = read_file(model + ".history.csv");
+    CHECK(history.find("epoch,step,train_loss") == 0);
+    CHECK(std::count(history.begin(), history.end(), '\n') == 1 + 3 + 1);  // header, steps 4 8 12, epoch end
+    CHECK(read_file(model + ".curves.svg").find("<svg") == 0);
+
+    r = run_alexnet("visualize --model " + model + " --out " + out + " --image tests/drawn/Breip_4.pgm --scale 4");
+    REQUIRE(r.exit_code == 0);
+    const GrayImage filters = read_pgm(out + "/conv1_filters.pgm");
+    CHECK(filters.width == 2 * (11 * 4 + 4) + 4);  // 3 filters: a 2 x 2 grid of 44-pixel tiles
+    const GrayImage seen = read_pgm(out + "/input.pgm");
+    CHECK(seen.width == 28);
+    CHECK(read_pgm(out + "/conv5_features.pgm").width > 0);
 }
