@@ -245,6 +245,14 @@ void make_directory(const std::string& path) {
         throw std::runtime_error(path + ": is not a folder");
 }
 
+// A 28 x 28 image in [0, 1] (what the network sees) as an 8-bit PGM.
+void write_mnist_pgm(const std::string& path, const float* image) {
+    uint8_t bytes[kMnistPixels];
+    for (int p = 0; p < kMnistPixels; ++p)
+        bytes[p] = static_cast<uint8_t>(std::lround(std::min(1.0f, std::max(0.0f, image[p])) * 255.0f));
+    write_pgm(path, bytes, kMnistSide, kMnistSide);
+}
+
 // --filters, --image-size, --channels: returns false if flag is none of them.
 bool model_flag(Args& args, const std::string& f, ModelConfig& config) {
     if (f == "--filters") config.filters = static_cast<int>(args.integer(f, 1, 256));
@@ -427,10 +435,7 @@ int command_visualize(Args& args) {
     const GrayImage image = read_pgm(image_path);
     float mnist_form[kMnistPixels];
     to_mnist_form(mnist_form, image.pixels.data(), image.height, image.width);
-    uint8_t bytes[kMnistPixels];
-    for (int p = 0; p < kMnistPixels; ++p)
-        bytes[p] = static_cast<uint8_t>(std::lround(std::min(1.0f, std::max(0.0f, mnist_form[p])) * 255.0f));
-    write_pgm(out_dir + "/input.pgm", bytes, kMnistSide, kMnistSide);
+    write_mnist_pgm(out_dir + "/input.pgm", mnist_form);
     const ModelConfig& c = model.config;
     Tensor input({1, c.channels, c.image_size, c.image_size});
     preprocess_image(input.ptr(), mnist_form, kMnistSide, kMnistSide, c.image_size, c.channels);
@@ -503,12 +508,7 @@ int command_predict(Args& args) {
         // exactly the preprocessing of the training data.
         float mnist_form[kMnistPixels];
         to_mnist_form(mnist_form, image.pixels.data(), image.height, image.width);
-        if (!show_input.empty()) {
-            uint8_t bytes[kMnistPixels];
-            for (int p = 0; p < kMnistPixels; ++p)
-                bytes[p] = static_cast<uint8_t>(std::lround(std::min(1.0f, std::max(0.0f, mnist_form[p])) * 255.0f));
-            write_pgm(numbered_path(show_input, i, images.size()), bytes, kMnistSide, kMnistSide);
-        }
+        if (!show_input.empty()) write_mnist_pgm(numbered_path(show_input, i, images.size()), mnist_form);
         preprocess_image(input.ptr(), mnist_form, kMnistSide, kMnistSide, c.image_size, c.channels);
         model.forward(input.ptr(), 1, pool);
         const uint8_t unused_label = 0;
