@@ -11,11 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-namespace {
+#include "errors.h"
 
-[[noreturn]] void fail(const std::string& path, const std::string& problem) {
-    throw std::runtime_error(path + ": " + problem);
-}
+namespace {
 
 // Limits on the configuration a checkpoint may ask for, so that a corrupt
 // header cannot make the loader allocate without bound.

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errors.h"
+
 namespace {
 
 constexpr uint32_t kImagesMagic = 0x00000803;  // unsigned byte, 3 dimensions
@@ -15,10 +17,6 @@ constexpr uint32_t kLabelsMagic = 0x00000801;  // unsigned byte, 1 dimension
 
 uint32_t big_endian_u32(const uint8_t* p) {
     return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | uint32_t(p[3]);
-}
-
-[[noreturn]] void fail(const std::string& path, const std::string& problem) {
-    throw std::runtime_error(path + ": " + problem);
 }
 
 bool file_exists(const std::string& path) {

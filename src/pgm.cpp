@@ -9,11 +9,9 @@
 #include <stdexcept>
 #include <sys/stat.h>
 
-namespace {
+#include "errors.h"
 
-[[noreturn]] void fail(const std::string& name, const std::string& problem) {
-    throw std::runtime_error(name + ": " + problem);
-}
+namespace {
 
 // Walks the header: skips whitespace and '#' comments, reads decimal fields.
 struct HeaderReader {
