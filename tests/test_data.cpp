@@ -137,6 +137,9 @@ TEST_CASE("IDX reader refuses bad files with a message naming the file", "[idx][
         const std::string message = error_of([&] { MnistSet set(dir, "train"); });
         CHECK_THAT(message, Catch::Contains("train-images-idx3-ubyte: not found"));
         CHECK_THAT(message, Catch::Contains("make data"));
+        write_file(dir + "/train-images-idx3-ubyte.gz", std::string("\x1f\x8b\x08", 3));
+        CHECK_THAT(error_of([&] { MnistSet set(dir, "train"); }),
+                   Catch::Contains("train-images-idx3-ubyte: not found, but a .gz of it is there; run gunzip on it"));
         ::mkdir((dir + "/train-images-idx3-ubyte").c_str(), 0755);
         write_file(dir + "/train-labels-idx1-ubyte", idx_labels(1));
         CHECK_THAT(error_of([&] { MnistSet set(dir, "train"); }), Catch::Contains("is a directory"));
