@@ -81,19 +81,22 @@ GrayImage parse_pgm(const std::string& bytes, const std::string& name) {
     image.width = static_cast<int>(width);
     image.height = static_cast<int>(height);
     const size_t count = static_cast<size_t>(width) * static_cast<size_t>(height);  // <= 2^28
-    image.pixels.resize(count);
     const float scale = 1.0f / static_cast<float>(maxval);
+    // The raster must fit in what is left of the file before anything is
+    // allocated for it: P5 needs 1 or 2 bytes per pixel, P2 at least a digit
+    // and a separator per pixel.
+    if (h.pos >= bytes.size()) fail(name, "file ends before the pixel data");
+    const size_t raster_start = binary ? h.pos + 1 : h.pos;  // P5: exactly one whitespace byte
+    const size_t bytes_per_pixel = maxval > 255 ? 2 : 1;
+    const size_t needed = binary ? count * bytes_per_pixel : 2 * count - 1;
+    if (bytes.size() - raster_start < needed)
+        fail(name, "pixel data is truncated: " + std::to_string(width) + "x" + std::to_string(height) +
+                       " needs " + (binary ? "" : "at least ") + std::to_string(needed) +
+                       " bytes, the file has " + std::to_string(bytes.size() - raster_start));
+    image.pixels.resize(count);
 
     if (binary) {
-        // Exactly one whitespace byte separates maxval from the raster.
-        if (h.pos >= bytes.size()) fail(name, "file ends before the pixel data");
-        size_t pos = h.pos + 1;
-        const size_t bytes_per_pixel = maxval > 255 ? 2 : 1;
-        const size_t needed = count * bytes_per_pixel;
-        if (bytes.size() - pos < needed)
-            fail(name, "pixel data is truncated: " + std::to_string(width) + "x" +
-                           std::to_string(height) + " needs " + std::to_string(needed) +
-                           " bytes, the file has " + std::to_string(bytes.size() - pos));
+        size_t pos = raster_start;
         for (size_t i = 0; i < count; ++i) {
             long v = static_cast<uint8_t>(bytes[pos]);
             if (bytes_per_pixel == 2) v = (v << 8) | static_cast<uint8_t>(bytes[pos + 1]);

@@ -248,6 +248,8 @@ TEST_CASE("PGM: bad files are refused with the file name and the problem", "[pgm
         {"P5\n4 4\n255\n\x01\x02", "pixel data is truncated"},
         {"P2\n2 1\n9\n3 10\n", "pixel 1 is 10, above maxval 9"},
         {"P2\n2 1\n9\n3\n", "file ends before the pixel value"},
+        {"P2\n3 1\n9\n3", "pixel data is truncated: 3x1 needs at least 5 bytes, the file has 2"},
+        {"P2 16384 16384 255 1 2 3", "pixel data is truncated: 16384x16384 needs at least 536870911 bytes"},
         {"P5\n1 1\n255\n\x01garbage", "unexpected data after the image"},
         {"P2 1 1 255 7 8", "unexpected data after the image"},
         {"P5\n2 2\n255", "file ends before the pixel data"},
