@@ -86,7 +86,7 @@ void ThreadPool::worker_loop(int thread) {
         work_on_current_job(thread);
         // The last worker out wakes run(); run() does not post another job
         // until every worker has said it is done with this one, so job_ and
-        // next_task_ are never changed under a worker's feet.
+        // job_tasks_ are never changed under a worker's feet.
         if (workers_finished_.fetch_add(1, std::memory_order_acq_rel) + 1 ==
             static_cast<int>(workers_.size())) {
             std::lock_guard<std::mutex> lock(mutex_);
