@@ -13,8 +13,10 @@ Two uses:
 
   python3 scripts/pytorch_reference.py predict MODEL IMG.pgm [...]
       loads an alexnet checkpoint (the README's format) into PyTorch, applies
-      the same preprocessing, and prints one JSON line per image, like
-      ./alexnet predict --json, so the two can be compared number by number.
+      the plain preprocessing (bilinear resize to 28x28 if needed, then to the
+      model's size) and prints one JSON line per image, like
+      ./alexnet predict --json --plain-resize, so the two can be compared
+      number by number. For 28x28 MNIST images --plain-resize changes nothing.
 """
 import argparse
 import json

@@ -128,6 +128,7 @@ const char* kPredictUsage =
     "\n"
     "  --model FILE        checkpoint (default alexnet.model)\n"
     "  --top K             show only the K most likely digits\n"
+    "  --plain-resize      skip the MNIST-form step: only resize to 28x28 (bilinear)\n"
     "  --show-input FILE   write the 28x28 image the network saw as PGM\n"
     "                      (FILE-1.pgm, FILE-2.pgm, ... for several images)\n"
     "  --json              one JSON object per line per image: file, digit,\n"
@@ -480,7 +481,7 @@ std::string json_escape(const std::string& text) {
 int command_predict(Args& args) {
     int threads = ThreadPool::hardware_threads();
     std::string model_path = "alexnet.model", show_input;
-    bool json = false;
+    bool json = false, plain_resize = false;
     int top = 0;
     std::vector<std::string> images;
     while (!args.done()) {
@@ -490,6 +491,7 @@ int command_predict(Args& args) {
         else if (f == "--json") { args.no_value(f); json = true; }
         else if (f == "--top") top = static_cast<int>(args.integer(f, 1, 10));
         else if (f == "--show-input") show_input = args.value(f);
+        else if (f == "--plain-resize") { args.no_value(f); plain_resize = true; }
         else if (f == "--threads") threads = threads_flag(args, f);
         else if (f.rfind("-", 0) == 0 && f != "-") unknown_flag(f);
         else images.push_back(f);
@@ -507,7 +509,8 @@ int command_predict(Args& args) {
         // Any drawing to MNIST's form (28 x 28, light on dark, centred), then
         // exactly the preprocessing of the training data.
         float mnist_form[kMnistPixels];
-        to_mnist_form(mnist_form, image.pixels.data(), image.height, image.width);
+        if (plain_resize) resize_bilinear(mnist_form, kMnistSide, kMnistSide, image.pixels.data(), image.height, image.width);
+        else to_mnist_form(mnist_form, image.pixels.data(), image.height, image.width);
         if (!show_input.empty()) write_mnist_pgm(numbered_path(show_input, i, images.size()), mnist_form);
         preprocess_image(input.ptr(), mnist_form, kMnistSide, kMnistSide, c.image_size, c.channels);
         model.forward(input.ptr(), 1, pool);

@@ -91,6 +91,7 @@ TEST_CASE("usage errors exit 2 with a one-line message and the usage text", "[cl
         {"predict --top x.pgm", "alexnet predict: --top needs a whole number, not 'x.pgm'"},
         {"predict x.pgm --top 11", "alexnet predict: --top must be between 1 and 10, not 11"},
         {"predict x.pgm --frobnicate", "alexnet predict: unknown flag --frobnicate"},
+        {"predict x.pgm --plain-resize=1", "alexnet predict: --plain-resize takes no value"},
         {"evaluate --batch-size=0", "alexnet evaluate: --batch-size must be between 1 and 4096, not 0"},
         {"export --out x.pgm", "alexnet export: export needs --index N"},
         {"export --index 3 --set dev --out x.pgm", "alexnet export: --set must be test or train, not 'dev'"},
