@@ -1,22 +1,17 @@
 // tests/fuzz/fuzz_idx.cpp — libFuzzer target for the IDX reader. The input
 // is written to a file (the reader works on files) and opened both as images
 // and as labels; a valid file then has its first and last items read.
-#include <unistd.h>
-
 #include <cstdint>
-#include <cstdio>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "fuzz_input_file.h"
 #include "mnist.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    static const std::string path = "/tmp/alexnet_fuzz_idx_" + std::to_string(::getpid());
-    std::FILE* f = std::fopen(path.c_str(), "wb");
-    if (!f) return 0;
-    std::fwrite(data, 1, size, f);
-    std::fclose(f);
+    const std::string path = write_fuzz_input("idx", data, size);
+    if (path.empty()) return 0;
     for (IdxFile::Kind kind : {IdxFile::Kind::Images, IdxFile::Kind::Labels}) {
         try {
             IdxFile file(path, kind);
