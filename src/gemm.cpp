@@ -2,8 +2,10 @@
 // blocked micro-kernel in portable C++ that the compiler turns into vector FMAs.
 //
 // The classic Goto/BLIS scheme, simplified:
-//   1. pack op(A) into strips of MR rows and op(B) into strips of NR columns,
-//      each strip stored k-major so the micro-kernel reads it sequentially;
+//   1. view op(A) as strips of MR rows and op(B) as strips of NR columns;
+//      read a strip in place when its layout allows, else pack it k-major
+//      (op(B) transposed, partial edge strips, and every strip of large
+//      products, where packed strips stream from cache better);
 //   2. cut C into tiles, hand the tiles to the thread pool; each tile walks K
 //      in blocks of KC (so its A and B slices stay in cache) and calls the
 //      micro-kernel, which keeps an MR x NR block of C in registers.
