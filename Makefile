@@ -2,7 +2,11 @@
 #
 #   make               build ./alexnet and fetch MNIST into data/mnist if missing
 #   make test          build and run the Catch2 tests (no download)
-#   make PORTABLE=1    build without -march=native
+#   make MARCH=x86-64-v3   build for another CPU (default: native, the CPU
+#                      that builds); x86-64-v3 is AVX2+FMA, x86-64-v4 AVX-512
+#   make PORTABLE=1    build without any -march (baseline SSE2 on x86-64)
+#   make CXX=clang++   build with clang; each compiler and target builds in a
+#                      folder of its own, build/<compiler>-<target>
 #   make test SANITIZE=address,undefined   (or SANITIZE=thread): everything
 #                      built with those sanitizers, in a build folder of its own
 #   make fuzz          build the libFuzzer targets (clang, libclang-rt-14-dev)
@@ -13,11 +17,19 @@
 SHELL    := /bin/bash
 CXX      ?= g++
 CXXFLAGS ?= -O3
-ARCH     := $(if $(PORTABLE),,-march=native)
-# -ffp-contract=fast lets the compiler fuse a*b+c into one FMA (ISO mode
-# would forbid it); -fno-math-errno lets sqrt vectorise in Adam.
-FLAGS    := -std=c++17 $(ARCH) -ffp-contract=fast -fno-math-errno -Wall -Wextra -Werror -pthread
-BUILD    := build$(if $(PORTABLE),/portable,)
+MARCH    ?= native
+TARGET   := $(if $(PORTABLE),portable,$(MARCH))
+ARCH     := $(if $(PORTABLE),,-march=$(MARCH))
+# -ffp-contract=off: the compiler never fuses a*b+c into one FMA by itself.
+# Where a fused multiply-add matters (the GEMM micro-kernel) the code asks for
+# it explicitly, so every compiler and CPU with FMA rounds the same way and
+# training gives the same bits everywhere. -fno-math-errno lets sqrt vectorise
+# in Adam.
+FLAGS    := -std=c++17 $(ARCH) -ffp-contract=off -fno-math-errno -Wall -Wextra -Werror -pthread
+BUILD    := build/$(notdir $(CXX))-$(TARGET)
+# A prefix for running the test binary, e.g. an emulator for a cross build:
+#   make test CXX=aarch64-linux-gnu-g++ MARCH=armv8-a RUN="qemu-aarch64 -L /usr/aarch64-linux-gnu"
+RUN      ?=
 
 comma := ,
 ifdef SANITIZE
@@ -27,7 +39,7 @@ ifdef SANITIZE
   FLAGS    += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer -g \
               -Wno-maybe-uninitialized
   CXXFLAGS := -O1
-  BUILD    := build/sanitize-$(subst $(comma),-,$(SANITIZE))
+  BUILD    := build/sanitize-$(subst $(comma),-,$(SANITIZE))-$(notdir $(CXX))
 endif
 
 SOURCES  := $(filter-out src/main.cpp,$(wildcard src/*.cpp))
@@ -61,7 +73,7 @@ data:
 	@scripts/fetch_mnist.sh data/mnist
 
 test: $(BUILD)/run_tests $(BUILD)/alexnet
-	ALEXNET_BIN=$(BUILD)/alexnet $(BUILD)/run_tests
+	ALEXNET_BIN="$(RUN) $(BUILD)/alexnet" $(RUN) $(BUILD)/run_tests
 
 # ---------------------------------------------------------------------------
 # Fuzzing (clang + libFuzzer): tests/fuzz/fuzz_*.cpp, seed corpora in

@@ -14,6 +14,7 @@
 #include "adam.h"
 #include "gemm.h"
 #include "rng.h"
+#include "simd.h"
 #include "thread_pool.h"
 
 namespace {
@@ -48,34 +49,24 @@ double time_median(const std::function<void()>& f, int min_repeats = 5, double m
 // ---------------------------------------------------------------------------
 // Machine limits
 
-// Floats per vector register of the build's target.
-#if defined(__AVX512F__)
-constexpr int kVectorFloats = 16;
-#elif defined(__AVX__)
-constexpr int kVectorFloats = 8;
-#else
-constexpr int kVectorFloats = 4;
-#endif
 // Independent FMA chains: enough to cover FMA latency x FMA ports (4 x 2 on
 // current x86 cores), few enough to stay in registers.
 constexpr int kChains = 12;
 
 // GFLOPS of one thread running kChains independent vector FMA chains.
 double fma_loop(int64_t iterations) {
-    float acc[kChains][kVectorFloats];
-    for (int c = 0; c < kChains; ++c)
-        for (int w = 0; w < kVectorFloats; ++w) acc[c][w] = 0.001f * static_cast<float>(c + w);
+    simd::Vec acc[kChains];
+    for (int c = 0; c < kChains; ++c) acc[c] = simd::broadcast(0.001f * static_cast<float>(c));
     volatile float mul_source = 0.9999999f, add_source = 1e-7f;
-    const float mul = mul_source, add = add_source;
+    const simd::Vec mul = simd::broadcast(mul_source), add = simd::broadcast(add_source);
     for (int64_t it = 0; it < iterations; ++it)
-        for (int c = 0; c < kChains; ++c)
-            for (int w = 0; w < kVectorFloats; ++w) acc[c][w] = acc[c][w] * mul + add;
+        for (int c = 0; c < kChains; ++c) acc[c] = simd::fmadd(acc[c], mul, add);
     float sum = 0.0f;
     for (int c = 0; c < kChains; ++c)
-        for (int w = 0; w < kVectorFloats; ++w) sum += acc[c][w];
+        for (int w = 0; w < simd::kWidth; ++w) sum += acc[c][w];
     volatile float sink = sum;
     (void)sink;
-    return 2.0 * kChains * kVectorFloats * static_cast<double>(iterations);  // flops
+    return 2.0 * kChains * simd::kWidth * static_cast<double>(iterations);  // flops
 }
 
 // FMA peak in GFLOPS with the pool's threads all running the loop at once.
@@ -86,7 +77,7 @@ double measure_fma_peak(ThreadPool& pool) {
         const double t0 = now_seconds();
         pool.run(pool.size(), [&](int) { fma_loop(iterations); });
         const double seconds = now_seconds() - t0;
-        rates.push_back(2.0 * kChains * kVectorFloats * iterations * pool.size() / seconds / 1e9);
+        rates.push_back(2.0 * kChains * simd::kWidth * iterations * pool.size() / seconds / 1e9);
     }
     return *std::max_element(rates.begin(), rates.end());
 }

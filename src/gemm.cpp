@@ -1,5 +1,7 @@
 // gemm.cpp — the SGEMM behind every layer: packed panels and a register-
-// blocked micro-kernel in portable C++ that the compiler turns into vector FMAs.
+// blocked micro-kernel written with explicit vector types (simd.h), so that
+// every compiler keeps its accumulators in registers and issues full-width
+// FMAs on SSE2, AVX2, AVX-512 and NEON alike.
 //
 // The classic Goto/BLIS scheme, simplified:
 //   1. view op(A) as strips of MR rows and op(B) as strips of NR columns;
@@ -9,13 +11,14 @@
 //   2. cut C into tiles, hand the tiles to the thread pool; each tile walks K
 //      in blocks of KC (so its A and B slices stay in cache) and calls the
 //      micro-kernel, which keeps an MR x NR block of C in registers.
-// Leaves out: alpha, hand-written assembly or intrinsics.
+// Leaves out: alpha, hand-written assembly, runtime CPU dispatch.
 #include "gemm.h"
 
 #include <algorithm>
 #include <cstdint>
 #include <vector>
 
+#include "simd.h"
 #include "thread_pool.h"
 
 // ---------------------------------------------------------------------------
@@ -23,20 +26,22 @@
 
 namespace {
 
-// The micro-kernel's register block: MR rows x NR columns of C. MR*NR/W vector
-// accumulators (W = floats per vector) must fit in the register file with room
-// for one row of B and a broadcast of A: 12 of the 16 AVX2 registers here.
+// The micro-kernel's register block: MR rows x NR columns of C, held in
+// MR x NV vector registers of W = simd::kWidth floats (NR = NV * W). The
+// accumulators plus one row of B (NV registers) and a broadcast of A must fit
+// in the register file: 6 x 2 = 12 accumulators + 3 = 15 of the 16 AVX2 (or
+// SSE2) registers; AVX-512 and NEON have 32.
+constexpr int W = simd::kWidth;
 #if defined(__AVX512F__)
-constexpr int MR = 6, NR = 32;  // 12 of 32 zmm registers
-#elif defined(__AVX__)
-constexpr int MR = 6, NR = 16;  // 12 of 16 ymm registers
+constexpr int MR = 6, NV = 2;  // 6 x 32
 #else
-constexpr int MR = 6, NR = 8;   // 12 of 16 xmm (SSE / NEON) registers
+constexpr int MR = 6, NV = 2;  // 6 x 16 on AVX2, 6 x 8 on SSE2 / NEON
 #endif
+constexpr int NR = NV * W;
 
 // K is walked in blocks of KC: an MR x KC strip of A and a KC x NR strip of B
 // (16 KB each at KC = 256, NR = 16) then sit in L1/L2 while a tile is computed.
-// KC is fixed, never tied to the thread count, so the order of additions in
+// KC is fixed, never tied to the thread count or the target, so the order of additions in
 // every element of C is the same for every pool size.
 constexpr int KC = 256;
 
@@ -124,39 +129,39 @@ void pack_a_strip(const Problem& p, int row0, float* dst) {
 // the rows x cols corner of C: C = acc (overwrite) or C += acc.
 //   a(i,k) = A_ROWS ? a[i*lda + k] : a[k*lda + i]     (broadcast, any layout)
 //   b(k,j) = b[k*ldb + j]                              (NR contiguous floats)
-// The fixed-size loops are unrolled by the compiler; with -O3 and FMA each row
-// of acc lives in NR/W vector registers and each k costs MR*NR/W FMAs.
+// Each k costs NV vector loads of B, MR broadcasts of A and MR*NV vector FMAs;
+// the MR*NV accumulators never leave the registers. Every element of C is the
+// chain acc = fma(a, b, acc) over k in order, whatever W is, so all targets
+// with FMA give the same bits. (sgemm_naive below is the same sum, in double.)
 template <bool A_ROWS, bool C_TRANSPOSED>
 void micro_kernel(int kc, const float* __restrict a, int64_t lda, const float* __restrict b,
                   int64_t ldb, float* __restrict c, int64_t ldc, int rows, int cols, bool overwrite) {
-    float acc[MR][NR] = {};
+    simd::Vec acc[MR][NV] = {};
     for (int k = 0; k < kc; ++k) {
-        const float* bk = b + k * ldb;
+        simd::Vec bk[NV];  // b(k, v*W .. v*W + W-1)
+        for (int v = 0; v < NV; ++v) bk[v] = simd::load(b + k * ldb + v * W);
         for (int i = 0; i < MR; ++i) {
-            const float ai = A_ROWS ? a[i * lda + k] : a[k * lda + i];
-            for (int j = 0; j < NR; ++j) acc[i][j] += ai * bk[j];
+            const simd::Vec ai = simd::broadcast(A_ROWS ? a[i * lda + k] : a[k * lda + i]);
+            for (int v = 0; v < NV; ++v) acc[i][v] = simd::fmadd(ai, bk[v], acc[i][v]);
         }
     }
-    if (C_TRANSPOSED) {  // c(i,j) at c[j*ldc + i]
-        for (int j = 0; j < cols; ++j)
-            for (int i = 0; i < rows; ++i) {
-                float& dst = c[j * ldc + i];
-                dst = overwrite ? acc[i][j] : dst + acc[i][j];
+    if (!C_TRANSPOSED && rows == MR && cols == NR) {  // the common case: whole vectors
+        for (int i = 0; i < MR; ++i)
+            for (int v = 0; v < NV; ++v) {
+                float* dst = c + i * ldc + v * W;
+                simd::store(dst, overwrite ? acc[i][v] : simd::load(dst) + acc[i][v]);
             }
         return;
     }
-    if (rows == MR && cols == NR) {
-        for (int i = 0; i < MR; ++i) {
-            float* ci = c + i * ldc;
-            if (overwrite)
-                for (int j = 0; j < NR; ++j) ci[j] = acc[i][j];
-            else
-                for (int j = 0; j < NR; ++j) ci[j] += acc[i][j];
-        }
-        return;
-    }
+    // Edges and transposed C: element by element from a copy in memory.
+    float tile[MR][NR];
+    for (int i = 0; i < MR; ++i)
+        for (int v = 0; v < NV; ++v) simd::store(&tile[i][v * W], acc[i][v]);
     for (int i = 0; i < rows; ++i)
-        for (int j = 0; j < cols; ++j) c[i * ldc + j] = overwrite ? acc[i][j] : c[i * ldc + j] + acc[i][j];
+        for (int j = 0; j < cols; ++j) {
+            float& dst = C_TRANSPOSED ? c[j * ldc + i] : c[i * ldc + j];
+            dst = overwrite ? tile[i][j] : dst + tile[i][j];
+        }
 }
 
 using MicroKernel = void (*)(int, const float*, int64_t, const float*, int64_t, float*, int64_t, int,

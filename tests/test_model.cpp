@@ -116,8 +116,14 @@ TEST_CASE("whole-model backward matches finite differences of the loss", "[model
             }
             if (!smooth) { ++skipped; continue; }
             const double numeric = (plus - minus) / (2.0 * eps);
-            INFO(p.name << "[" << i << "]: analytic " << analytic[p.offset + i] << ", numeric " << numeric);
-            CHECK(gradients_agree(analytic[p.offset + i], numeric, 5e-2, 1e-3));
+            // The float forward pass rounds the loss by ~2e-8 (measured), which
+            // the quotient turns into noise of ~2e-8 / step: 2e-5 at a step of
+            // 1e-3, 1e-4 at 2e-4. The absolute part of the tolerance covers
+            // twice that, and never less than 5e-2 * 1e-3.
+            const double floor = std::max(1e-3, 2.0 * 2e-8 / eps / 5e-2);
+            INFO(p.name << "[" << i << "]: analytic " << analytic[p.offset + i] << ", numeric " << numeric
+                        << ", step " << eps);
+            CHECK(gradients_agree(analytic[p.offset + i], numeric, 5e-2, floor));
             ++checked;
             ++checked_here;
         }
