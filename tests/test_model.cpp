@@ -8,6 +8,7 @@
 #include "catch.hpp"
 #include "helpers.h"
 #include "model.h"
+#include "simd.h"
 #include "thread_pool.h"
 
 namespace {
@@ -166,4 +167,27 @@ TEST_CASE("the loss clearly falls over 300 steps on synthetic digits", "[model][
     INFO("mean loss of the first 30 steps " << first << ", of the last 30 " << last);
     CHECK(first > 1.5);
     CHECK(last < 0.3 * first);
+}
+
+// The same bits on every compiler and CPU: the Makefile forbids the compiler
+// to fuse multiply-adds by itself (-ffp-contract=off) and the GEMM asks for
+// fused ones explicitly (simd.h), so g++ and clang++, SSE/AVX2/AVX-512 and
+// NEON builds all round every operation the same way. A tiny model trained a
+// few steps must end with exactly these weights, whatever built it. A build
+// for a CPU without FMA (make PORTABLE=1 on x86-64) rounds each product and
+// sum separately, and gets a checksum of its own, also exact.
+TEST_CASE("a few training steps give the same weight bits on every compiler and CPU",
+          "[model][determinism]") {
+    ThreadPool pool(2);
+    Model model(ModelConfig{2, 39, 1, 10}, 8);
+    model.init_weights(7);
+    train_steps(model, 6, 8, 1e-3, pool, 5);
+    // FNV-1a, 64 bits, over the parameter bytes (little-endian floats).
+    uint64_t hash = 14695981039346656037ull;
+    const auto* bytes = reinterpret_cast<const unsigned char*>(model.params.data());
+    for (size_t i = 0; i < model.params.size() * sizeof(float); ++i) hash = (hash ^ bytes[i]) * 1099511628211ull;
+    const uint64_t expected = simd::kFusedMultiplyAdd ? 0x0061f61b378deef3ull : 0x3a4c93c707a45e25ull;
+    INFO("parameter checksum " << std::hex << hash << " (" << simd::kName << " build, fused multiply-add: "
+                               << simd::kFusedMultiplyAdd << ")");
+    CHECK(hash == expected);
 }
