@@ -25,7 +25,8 @@ ARCH     := $(if $(PORTABLE),,-march=$(MARCH))
 # it explicitly, so every compiler and CPU with FMA rounds the same way and
 # training gives the same bits everywhere. -fno-math-errno lets sqrt vectorise
 # in Adam.
-FLAGS    := -std=c++17 $(ARCH) -ffp-contract=off -fno-math-errno -Wall -Wextra -Werror -pthread
+FLAGS    := -std=c++17 $(ARCH) -ffp-contract=off -fno-math-errno -Wall -Wextra -Werror -pthread \
+            -DALEXNET_TARGET='"$(if $(PORTABLE),no -march (portable),-march=$(MARCH))"'
 BUILD    := build/$(notdir $(CXX))-$(TARGET)
 # A prefix for running the test binary, e.g. an emulator for a cross build:
 #   make test CXX=aarch64-linux-gnu-g++ MARCH=armv8-a RUN="qemu-aarch64 -L /usr/aarch64-linux-gnu"

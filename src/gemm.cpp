@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "simd.h"
@@ -60,19 +61,22 @@ constexpr int kMaxTileStripsN = 16;  // 256 columns with AVX2
 // only when its rows are contiguous. When they are not (op(B) = Bᵀ), that
 // operand is packed (copied transposed) first; packing costs a pass over it,
 // so if packing op(A) instead would be cheaper, the product is computed as
-// Cᵀ = op(B)ᵀ · op(A)ᵀ, with the micro-kernel storing its results transposed.
+// Cᵀ = op(B)ᵀ · op(A)ᵀ. That Cᵀ goes to a scratch matrix and is copied into C
+// transposed at the end: written straight into C, each micro-kernel call
+// would store to NR rows of C a power-of-two stride apart (ldc = 1024 in the
+// dense layers), all in the same L1 cache set, and run at a fifth of its speed.
 
 struct Problem {
     int M, N, K;
     const float* A; int lda; bool a_rows;  // a(i,k) = a_rows ? A[i*lda + k] : A[k*lda + i]
     const float* B; int ldb; bool b_rows;  // b(k,j) = b_rows ? B[k*ldb + j] : B[j*ldb + k]
-    float* C; int ldc; bool c_transposed;  // c(i,j) is C[i*ldc + j], or C[j*ldc + i] if transposed
+    bool c_transposed;                     // c(i,j) is C[j*ldc + i]: computed into scratch, then copied
 };
 
 Problem normal_form(bool trans_a, bool trans_b, int M, int N, int K, const float* A, int lda,
-                    const float* B, int ldb, float* C, int ldc) {
-    const Problem as_is{M, N, K, A, lda, !trans_a, B, ldb, !trans_b, C, ldc, false};
-    const Problem swapped{N, M, K, B, ldb, trans_b, A, lda, trans_a, C, ldc, true};
+                    const float* B, int ldb) {
+    const Problem as_is{M, N, K, A, lda, !trans_a, B, ldb, !trans_b, false};
+    const Problem swapped{N, M, K, B, ldb, trans_b, A, lda, trans_a, true};
     const int64_t pack_as_is = trans_b ? static_cast<int64_t>(K) * N : 0;
     const int64_t pack_swapped = trans_a ? 0 : static_cast<int64_t>(K) * M;
     return pack_swapped < pack_as_is ? swapped : as_is;
@@ -133,7 +137,7 @@ void pack_a_strip(const Problem& p, int row0, float* dst) {
 // the MR*NV accumulators never leave the registers. Every element of C is the
 // chain acc = fma(a, b, acc) over k in order, whatever W is, so all targets
 // with FMA give the same bits. (sgemm_naive below is the same sum, in double.)
-template <bool A_ROWS, bool C_TRANSPOSED>
+template <bool A_ROWS>
 void micro_kernel(int kc, const float* __restrict a, int64_t lda, const float* __restrict b,
                   int64_t ldb, float* __restrict c, int64_t ldc, int rows, int cols, bool overwrite) {
     simd::Vec acc[MR][NV] = {};
@@ -145,7 +149,7 @@ void micro_kernel(int kc, const float* __restrict a, int64_t lda, const float* _
             for (int v = 0; v < NV; ++v) acc[i][v] = simd::fmadd(ai, bk[v], acc[i][v]);
         }
     }
-    if (!C_TRANSPOSED && rows == MR && cols == NR) {  // the common case: whole vectors
+    if (rows == MR && cols == NR) {  // the common case: whole vectors
         for (int i = 0; i < MR; ++i)
             for (int v = 0; v < NV; ++v) {
                 float* dst = c + i * ldc + v * W;
@@ -153,13 +157,13 @@ void micro_kernel(int kc, const float* __restrict a, int64_t lda, const float* _
             }
         return;
     }
-    // Edges and transposed C: element by element from a copy in memory.
+    // The edge of C: element by element from a copy in memory.
     float tile[MR][NR];
     for (int i = 0; i < MR; ++i)
         for (int v = 0; v < NV; ++v) simd::store(&tile[i][v * W], acc[i][v]);
     for (int i = 0; i < rows; ++i)
         for (int j = 0; j < cols; ++j) {
-            float& dst = C_TRANSPOSED ? c[j * ldc + i] : c[i * ldc + j];
+            float& dst = c[i * ldc + j];
             dst = overwrite ? tile[i][j] : dst + tile[i][j];
         }
 }
@@ -167,10 +171,34 @@ void micro_kernel(int kc, const float* __restrict a, int64_t lda, const float* _
 using MicroKernel = void (*)(int, const float*, int64_t, const float*, int64_t, float*, int64_t, int,
                              int, bool);
 
-// The packing workspace of the calling thread, grown on first use and then
-// reused (see gemm.h).
+// The packing and scratch workspaces of the calling thread, grown on first
+// use and then reused (see gemm.h).
 std::vector<float>& b_workspace() { thread_local std::vector<float> w; return w; }
 std::vector<float>& a_workspace() { thread_local std::vector<float> w; return w; }
+std::vector<float>& c_workspace() { thread_local std::vector<float> w; return w; }
+float* b_tile_workspace() {
+    thread_local std::vector<float> w(static_cast<size_t>(KC) * kMaxTileStripsN * NR);
+    return w.data();
+}
+
+// C (rows x cols, ldc) = scratchᵀ, or C += scratchᵀ; scratch is cols x rows,
+// dense. In 32 x 32 blocks, so both sides are read and written a cache line
+// at a time.
+void copy_transposed(float* C, int ldc, const float* scratch, int rows, int cols, bool accumulate,
+                     ThreadPool& pool) {
+    constexpr int T = 32;
+    const int row_blocks = (rows + T - 1) / T;
+    pool.run(row_blocks, [&](int rb) {
+        const int i_end = std::min(rows, (rb + 1) * T);
+        for (int j0 = 0; j0 < cols; j0 += T)
+            for (int i = rb * T; i < i_end; ++i)
+                for (int j = j0; j < std::min(cols, j0 + T); ++j) {
+                    float& dst = C[static_cast<int64_t>(i) * ldc + j];
+                    const float v = scratch[static_cast<int64_t>(j) * rows + i];
+                    dst = accumulate ? dst + v : v;
+                }
+    });
+}
 
 }  // namespace
 
@@ -188,7 +216,18 @@ void sgemm(bool trans_a, bool trans_b, int M, int N, int K, const float* A, int 
             }
         return;
     }
-    const Problem p = normal_form(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc);
+    const Problem p = normal_form(trans_a, trans_b, M, N, K, A, lda, B, ldb);
+    // Where the micro-kernels write c(i, j): C itself, or the scratch matrix
+    // (p.M x p.N, dense) that holds Cᵀ until the copy at the end.
+    float* out = C;
+    int64_t ldo = ldc;
+    if (p.c_transposed) {
+        std::vector<float>& scratch = c_workspace();
+        if (scratch.size() < static_cast<size_t>(p.M) * p.N) scratch.resize(static_cast<size_t>(p.M) * p.N);
+        out = scratch.data();
+        ldo = p.N;
+    }
+    const bool accumulate = beta != 0.0f && !p.c_transposed;  // the copy adds a transposed C
     const int strips_a = (p.M + MR - 1) / MR;
     const int strips_b = (p.N + NR - 1) / NR;
     const bool a_edge = p.M % MR != 0, b_edge = p.N % NR != 0;
@@ -236,23 +275,42 @@ void sgemm(bool trans_a, bool trans_b, int M, int N, int K, const float* A, int 
     const int tiles_m = (strips_a + tile_m - 1) / tile_m;
     const int tiles_n = (strips_b + tile_n - 1) / tile_n;
 
-    MicroKernel kernels[2][2] = {{micro_kernel<false, false>, micro_kernel<false, true>},
-                                 {micro_kernel<true, false>, micro_kernel<true, true>}};
+    MicroKernel kernels[2] = {micro_kernel<false>, micro_kernel<true>};
     pool.run(tiles_m * tiles_n, [&](int tile) {
         const int sa_begin = (tile / tiles_n) * tile_m;
         const int sb_begin = (tile % tiles_n) * tile_n;
         const int sa_end = std::min(strips_a, sa_begin + tile_m);
         const int sb_end = std::min(strips_b, sb_begin + tile_n);
+        // B read in place but reused by several strips of A: copy this K
+        // block of the tile's whole strips of B, kc x NR each, to a buffer
+        // first. In place, the kc rows of a strip sit ldb apart, often a
+        // multiple of 1 KB, and a new page each: they share a few L1 cache sets
+        // and defeat the prefetcher. The copy reads each row of B once, the
+        // tile's whole width at a time, which the prefetcher follows.
+        const bool copy_b = !pack_all_b && sa_end - sa_begin > 1;
+        const int full_strips = std::min(sb_end, p.N / NR) - sb_begin;  // the edge strip is packed
+        float* b_block = copy_b ? b_tile_workspace() : nullptr;
         for (int k0 = 0; k0 < p.K; k0 += KC) {
             const int kc = std::min(KC, p.K - k0);
-            const bool overwrite = k0 == 0 && beta == 0.0f;
+            const bool overwrite = k0 == 0 && !accumulate;
+            if (copy_b)
+                for (int k = 0; k < kc; ++k) {
+                    const float* row = p.B + static_cast<int64_t>(k0 + k) * p.ldb + sb_begin * NR;
+                    for (int s = 0; s < full_strips; ++s)
+                        std::memcpy(b_block + (static_cast<int64_t>(s) * kc + k) * NR, row + s * NR,
+                                    sizeof(float) * NR);
+                }
             for (int sb = sb_begin; sb < sb_end; ++sb) {
                 const int col0 = sb * NR;
                 const int cols = std::min(NR, p.N - col0);
                 // Where this strip of B is read: in place, or from the pack.
                 const float* b;
                 int64_t ldb_strip;
-                if (!pack_all_b && cols == NR) {
+                if (!pack_all_b && cols == NR && sa_end - sa_begin > 1) {
+                    // From the tile's copy (below the k0 loop head).
+                    b = b_block + static_cast<int64_t>(sb - sb_begin) * kc * NR;
+                    ldb_strip = NR;
+                } else if (!pack_all_b && cols == NR) {
                     b = p.B + static_cast<int64_t>(k0) * p.ldb + col0;
                     ldb_strip = p.ldb;
                 } else {
@@ -263,23 +321,25 @@ void sgemm(bool trans_a, bool trans_b, int M, int N, int K, const float* A, int 
                 for (int sa = sa_begin; sa < sa_end; ++sa) {
                     const int row0 = sa * MR;
                     const int rows = std::min(MR, p.M - row0);
-                    float* c = p.c_transposed ? p.C + row0 + static_cast<int64_t>(col0) * p.ldc
-                                              : p.C + static_cast<int64_t>(row0) * p.ldc + col0;
+                    float* c = out + static_cast<int64_t>(row0) * ldo + col0;
                     if (!pack_all && rows == MR) {  // in place
                         const float* a = p.a_rows ? p.A + static_cast<int64_t>(row0) * p.lda + k0
                                                   : p.A + static_cast<int64_t>(k0) * p.lda + row0;
-                        kernels[p.a_rows][p.c_transposed](kc, a, p.lda, b, ldb_strip, c, p.ldc, rows,
-                                                          cols, overwrite);
+                        kernels[p.a_rows](kc, a, p.lda, b, ldb_strip, c, ldo, rows, cols, overwrite);
                     } else {  // packed: column-major with ld MR
                         const int packed_index = pack_all ? sa : 0;
                         const float* a = a_pack.data() + packed_index * a_strip_floats + static_cast<int64_t>(k0) * MR;
-                        kernels[0][p.c_transposed](kc, a, MR, b, ldb_strip, c, p.ldc, rows, cols, overwrite);
+                        kernels[0](kc, a, MR, b, ldb_strip, c, ldo, rows, cols, overwrite);
                     }
                 }
             }
         }
     });
+    if (p.c_transposed) copy_transposed(C, ldc, out, M, N, beta != 0.0f, pool);
 }
+
+int sgemm_register_block_rows() { return MR; }
+int sgemm_register_block_cols() { return NR; }
 
 void sgemm_naive(bool trans_a, bool trans_b, int M, int N, int K, const float* A, int lda,
                  const float* B, int ldb, float beta, float* C, int ldc) {

@@ -25,6 +25,10 @@ void sgemm(bool trans_a, bool trans_b, int M, int N, int K,
            const float* A, int lda, const float* B, int ldb,
            float beta, float* C, int ldc, ThreadPool& pool);
 
+// The micro-kernel's register block, MR rows x NR columns of C (for bench).
+int sgemm_register_block_rows();
+int sgemm_register_block_cols();
+
 // Reference version: the textbook triple loop, kept for the tests.
 void sgemm_naive(bool trans_a, bool trans_b, int M, int N, int K,
                  const float* A, int lda, const float* B, int ldb,

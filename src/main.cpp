@@ -158,7 +158,9 @@ const char* kBenchUsage =
     "  --image-size S      (default 56)\n"
     "  --channels C        (default 1)\n"
     "  --batch-size N      (default 32)\n"
-    "  --steps N           measured training steps (default 40)\n";
+    "  --steps N           measured training steps (default 40)\n"
+    "  --check-sgemm F     the speed gate: measure only SGEMM 1024^3 and the FMA peak on\n"
+    "                      1 thread; exit 1 if SGEMM reaches less than F (0..1) of the peak\n";
 
 // ---------------------------------------------------------------------------
 // Flag parsing
@@ -557,6 +559,7 @@ int command_bench(Args& args) {
         else if (!model_flag(args, f, o.config)) {
             if (f == "--batch-size") o.batch_size = static_cast<int>(args.integer(f, 1, 4096));
             else if (f == "--steps") o.train_steps = static_cast<int>(args.integer(f, 1, 100000));
+            else if (f == "--check-sgemm") o.check_sgemm_fraction = args.real(f, 0.0, 1.0, false);
             else unknown_flag(f);
         }
     }
