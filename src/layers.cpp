@@ -191,10 +191,21 @@ void relu_forward(float* x, int64_t n, ThreadPool& pool) {
     });
 }
 
+namespace {
+// A plain function with restrict pointers, so that the compiler vectorises it
+// (a compare and a mask per vector). Inside the lambda below the captured
+// pointers might alias, it would not, and the scalar loop's branch on the
+// sign of random data mispredicts half the time: 30x slower.
+void relu_backward_chunk(float* __restrict din, const float* __restrict dout, const float* __restrict out,
+                         int64_t n) {
+    for (int64_t i = 0; i < n; ++i) din[i] = out[i] > 0.0f ? dout[i] : 0.0f;
+}
+}  // namespace
+
 void relu_backward(float* din, const float* dout, const float* out, int64_t n, ThreadPool& pool) {
     // forward: out = max(in, 0)   =>   din = dout * (in > 0) = dout * (out > 0)
     pool.parallel_for(n, kElementwiseChunk, [&](int64_t begin, int64_t end) {
-        for (int64_t i = begin; i < end; ++i) din[i] = out[i] > 0.0f ? dout[i] : 0.0f;
+        relu_backward_chunk(din + begin, dout + begin, out + begin, end - begin);
     });
 }
 
@@ -214,12 +225,16 @@ void maxpool_forward(float* out, int32_t* argmax, const float* in, int planes, i
                     // The window's four inputs, scanned row by row. The first
                     // maximum wins ties, and a NaN wins over numbers (as in
                     // PyTorch): "v != v" is true only for NaN.
+                    // Which input wins is random data, so the choice is made
+                    // with a bit mask, not a branch: a mispredicted branch per
+                    // window cost 5x more than the whole scan.
                     const int top_left = (2 * y) * w + 2 * x;
                     const int window[4] = {top_left, top_left + 1, top_left + w, top_left + w + 1};
                     int best = window[0];
                     for (int k = 1; k < 4; ++k) {
                         const float v = src[window[k]];
-                        if (v > src[best] || v != v) best = window[k];
+                        const int wins = -static_cast<int>((v > src[best]) | (v != v));  // all ones or 0
+                        best = (window[k] & wins) | (best & ~wins);
                     }
                     dst[y * ow + x] = src[best];
                     arg[y * ow + x] = best;
