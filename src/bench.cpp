@@ -357,7 +357,8 @@ void print_json(const Report& r, const BenchOptions& o) {
 
 std::string build_description() {
 #if defined(__clang__)
-    const std::string compiler = "clang++ " + std::string(__clang_major__ > 0 ? __clang_version__ : "");
+    const std::string compiler = "clang++ " + std::to_string(__clang_major__) + "." +
+                                 std::to_string(__clang_minor__) + "." + std::to_string(__clang_patchlevel__);
 #elif defined(__GNUC__)
     const std::string compiler = "g++ " + std::string(__VERSION__);
 #else
