@@ -3,14 +3,18 @@
 // every compiler keeps its accumulators in registers and issues full-width
 // FMAs on SSE2, AVX2, AVX-512 and NEON alike.
 //
-// The classic Goto/BLIS scheme, simplified:
+// Read sgemm as sgemm_naive (at the end of this file) with its loops cut into
+// blocks that fit the registers and caches: the classic Goto/BLIS scheme,
+// simplified:
 //   1. view op(A) as strips of MR rows and op(B) as strips of NR columns;
 //      read a strip in place when its layout allows, else pack it k-major
 //      (op(B) transposed, partial edge strips, and every strip of large
 //      products, where packed strips stream from cache better);
 //   2. cut C into tiles, hand the tiles to the thread pool; each tile walks K
-//      in blocks of KC (so its A and B slices stay in cache) and calls the
-//      micro-kernel, which keeps an MR x NR block of C in registers.
+//      in blocks of KC (so its A and B slices stay in cache), copies the K
+//      block of its B strips to a contiguous buffer when several A strips
+//      will reuse them, and calls the micro-kernel, which keeps an MR x NR
+//      block of C in registers.
 // Leaves out: alpha, hand-written assembly, runtime CPU dispatch.
 #include "gemm.h"
 
@@ -33,17 +37,15 @@ namespace {
 // in the register file: 6 x 2 = 12 accumulators + 3 = 15 of the 16 AVX2 (or
 // SSE2) registers; AVX-512 and NEON have 32.
 constexpr int W = simd::kWidth;
-#if defined(__AVX512F__)
-constexpr int MR = 6, NV = 2;  // 6 x 32
-#else
-constexpr int MR = 6, NV = 2;  // 6 x 16 on AVX2, 6 x 8 on SSE2 / NEON
-#endif
+// (On AVX-512, 8 and 12 rows measured no faster than 6 on Zen 5.)
+constexpr int MR = 6, NV = 2;  // 6 x 32 on AVX-512, 6 x 16 on AVX2, 6 x 8 on SSE2 / NEON
 constexpr int NR = NV * W;
 
 // K is walked in blocks of KC: an MR x KC strip of A and a KC x NR strip of B
-// (16 KB each at KC = 256, NR = 16) then sit in L1/L2 while a tile is computed.
-// KC is fixed, never tied to the thread count or the target, so the order of additions in
-// every element of C is the same for every pool size.
+// (6 and 16 KB at KC = 256, NR = 16) then sit in L1/L2 while a tile is
+// computed. KC is fixed, never tied to the thread count or the target, so the
+// order of additions in every element of C is the same for every pool size
+// and every build.
 constexpr int KC = 256;
 
 // Products with M and N both at least this large pack every strip of A and B.
@@ -296,9 +298,10 @@ void sgemm(bool trans_a, bool trans_b, int M, int N, int K, const float* A, int 
             if (copy_b)
                 for (int k = 0; k < kc; ++k) {
                     const float* row = p.B + static_cast<int64_t>(k0 + k) * p.ldb + sb_begin * NR;
-                    for (int s = 0; s < full_strips; ++s)
-                        std::memcpy(b_block + (static_cast<int64_t>(s) * kc + k) * NR, row + s * NR,
-                                    sizeof(float) * NR);
+                    for (int s = 0; s < full_strips; ++s)  // NV whole vectors (g++ would use 16-byte moves)
+                        for (int v = 0; v < NV; ++v)
+                            simd::store(b_block + (static_cast<int64_t>(s) * kc + k) * NR + v * W,
+                                        simd::load(row + s * NR + v * W));
                 }
             for (int sb = sb_begin; sb < sb_end; ++sb) {
                 const int col0 = sb * NR;
