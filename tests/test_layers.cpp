@@ -246,6 +246,66 @@ TEST_CASE("softmax cross-entropy gradient matches finite differences", "[loss][g
     for (size_t i = 0; i < z.size(); ++i) CHECK(gradients_agree(dz[i], numeric_derivative(z[i], 1e-2f, loss), 1e-2, 1e-2));
 }
 
+TEST_CASE("maxpool ties go to the first input, NaN wins (the last NaN of a window), as in PyTorch",
+          "[pool]") {
+    ThreadPool pool(1);
+    const float nan = std::nanf("");
+    // Four 2x2 windows in one 2x8 plane, scanned row by row:
+    //   [3 3 / 1 3]  tie: the first 3 (index 0) wins
+    //   [1 NaN / 5 2]  a NaN beats larger numbers (index 3)
+    //   [NaN 7 / NaN 1]  two NaNs: the later one (index 12) wins
+    //   [-1 -1 / -1 -1]  all equal: the first (index 6)
+    const float in[16] = {3, 3, 1, nan, nan, 7, -1, -1,
+                          1, 3, 5, 2, nan, 1, -1, -1};
+    float out[4];
+    int32_t arg[4];
+    maxpool_forward(out, arg, in, 1, 2, 8, pool);
+    CHECK(out[0] == 3.0f);
+    CHECK(arg[0] == 0);
+    CHECK(std::isnan(out[1]));
+    CHECK(arg[1] == 3);
+    CHECK(std::isnan(out[2]));
+    CHECK(arg[2] == 12);
+    CHECK(out[3] == -1.0f);
+    CHECK(arg[3] == 6);
+    // The whole gradient of a tied window goes to the winner, none to the others.
+    const float dout[4] = {1, 2, 3, 4};
+    float din[16];
+    maxpool_backward(din, dout, arg, 1, 2, 8, pool);
+    const float expected[16] = {1, 0, 0, 2, 0, 0, 4, 0,
+                                0, 0, 0, 0, 3, 0, 0, 0};
+    for (int i = 0; i < 16; ++i) {
+        INFO("din[" << i << "]");
+        CHECK(din[i] == expected[i]);
+    }
+}
+
+TEST_CASE("Adam's epsilon: added to sqrt(v-hat), outside the root, and it matters for tiny gradients",
+          "[adam]") {
+    ThreadPool pool(1);
+    // With |g| = eps = 1e-7, step 1 moves w by lr * g / (|g| + eps) = lr / 2
+    // exactly. With eps inside the root the step would be lr * g / sqrt(g² + eps)
+    // ≈ 3e-4 * lr; without eps, lr.
+    AdamConfig c;
+    float w[2] = {0.0f, 0.0f}, m[2] = {0, 0}, v[2] = {0, 0};
+    const float g[2] = {1e-7f, -1e-7f};
+    adam_update(w, m, v, g, 2, 1, c, pool);
+    CHECK(w[0] == Approx(-c.lr * 1e-7 / (1e-7 + 1e-7)).epsilon(1e-5));
+    CHECK(w[1] == Approx(c.lr * 1e-7 / (1e-7 + 1e-7)).epsilon(1e-5));
+    // eps = 1 and |g| = 1e-3: lr * g / (|g| + 1) differs from lr * g / sqrt(g² + 1)
+    // by 0.1%, far beyond the 1e-5 tolerance.
+    c.eps = 1.0;
+    c.lr = 1e-2;
+    float w2 = 0.0f, m2 = 0.0f, v2 = 0.0f;
+    const float g2 = 1e-3f;
+    adam_update(&w2, &m2, &v2, &g2, 1, 1, c, pool);
+    CHECK(w2 == Approx(-1e-2 * 1e-3 / (1e-3 + 1.0)).epsilon(1e-5));
+    // Step 2, gradient 1e-3 again: m = 0.19e-3, v = 1.999e-9, bias corrections
+    // 0.19 and 0.001999, so m-hat = 1e-3 and v-hat = 1e-6: the same step again.
+    adam_update(&w2, &m2, &v2, &g2, 1, 2, c, pool);
+    CHECK(w2 == Approx(-2 * 1e-2 * 1e-3 / (1e-3 + 1.0)).epsilon(1e-5));
+}
+
 TEST_CASE("one Adam step matches a hand computation", "[adam]") {
     ThreadPool pool(2);
     AdamConfig c;  // lr 1e-4, betas 0.9 / 0.999, eps 1e-7

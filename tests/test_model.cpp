@@ -135,6 +135,54 @@ TEST_CASE("whole-model backward matches finite differences of the loss", "[model
     CHECK(checked > 120);
 }
 
+// The entry-by-entry check above sees small gradients only through noise:
+// a gradient of 1e-4 moves the loss by 1e-7 for a step of 1e-3, the size of
+// the float forward pass's rounding. This one moves a whole tensor at once
+// along its own gradient, u = g / |g|: the loss then changes by |g| * h,
+// a large, clean signal, and (L(w + h u) - L(w - h u)) / 2h must equal
+// g · u = |g|. A gradient halved, zeroed or scaled anywhere in a tensor fails
+// it, whatever the size of its entries.
+TEST_CASE("each parameter tensor's gradient matches the loss change along it", "[model][gradcheck]") {
+    ThreadPool pool(2);
+    const int n = 4;
+    Model model(ModelConfig{2, 39, 1, 10}, n);
+    model.init_weights(5);
+    for (const ParamInfo& p : model.param_info)
+        if (p.shape.size() == 1)
+            for (int64_t i = 0; i < p.size; ++i) model.params[p.offset + i] = 0.01f * static_cast<float>(i % 5);
+    const SyntheticDigits digits(3);
+    Rng rng(4);
+    std::vector<float> input;
+    std::vector<uint8_t> labels;
+    digits.batch(input, labels, n, 39, rng);
+    auto loss = [&] {
+        model.forward(input.data(), n, pool);
+        return model.loss(labels.data(), n, nullptr);
+    };
+    loss();
+    model.backward(labels.data(), n, pool);
+    const std::vector<float> grads = model.grads;
+    const std::vector<float> params = model.params;
+    for (const ParamInfo& p : model.param_info) {
+        double norm2 = 0.0;
+        for (int64_t i = 0; i < p.size; ++i) norm2 += static_cast<double>(grads[p.offset + i]) * grads[p.offset + i];
+        const double norm = std::sqrt(norm2);
+        REQUIRE(norm > 0.0);
+        // w ± h u: the step h moves each weight by h |g_i| / |g|, at most h.
+        auto loss_along = [&](double h) {
+            for (int64_t i = 0; i < p.size; ++i)
+                model.params[p.offset + i] = static_cast<float>(params[p.offset + i] + h * grads[p.offset + i] / norm);
+            const double l = loss();
+            std::copy(params.begin() + p.offset, params.begin() + p.offset + p.size, model.params.begin() + p.offset);
+            return l;
+        };
+        const double h = 3e-4;
+        const double numeric = (loss_along(h) - loss_along(-h)) / (2 * h);
+        INFO(p.name << ": |g| = " << norm << ", directional derivative " << numeric);
+        CHECK(numeric == Approx(norm).epsilon(0.02));
+    }
+}
+
 TEST_CASE("training is bit-identical with 1 and 3 threads", "[model][determinism]") {
     const ModelConfig config{4, 56, 1, 10};
     std::vector<float> params_by_threads[2];
