@@ -16,6 +16,7 @@
 #include "rng.h"
 #include "simd.h"
 #include "thread_pool.h"
+#include "train_step.h"
 
 // The Makefile names the -march the binary was built for.
 #ifndef ALEXNET_TARGET
@@ -202,20 +203,16 @@ StepTimes time_training(const ModelConfig& config, int B, int steps, ThreadPool&
     for (int step = 1; step <= warmup + steps; ++step) {
         const bool measured = step > warmup;
         model.profile = measured ? &result.layers : nullptr;
+        const double adam_before = result.layers.adam_seconds;
         const double t0 = now_seconds();
-        model.forward(batch.input.ptr(), B, pool);
-        model.loss(batch.labels.data(), B, nullptr);
-        model.backward(batch.labels.data(), B, pool);
-        const double t_adam = now_seconds();
-        adam_update(model.params.data(), m.data(), v.data(), model.grads.data(), model.parameter_count(), step,
-                    adam, pool);
+        train_step(model, batch.input.ptr(), batch.labels.data(), B, m.data(), v.data(), step, adam, pool);
         const double t1 = now_seconds();
         if (measured) {
             times.push_back(t1 - t0);
-            adam_times.push_back(t1 - t_adam);
-            result.adam_seconds += t1 - t_adam;
+            adam_times.push_back(result.layers.adam_seconds - adam_before);
         }
     }
+    result.adam_seconds = result.layers.adam_seconds;
     result.median_step = median(times);
     result.median_adam = median(adam_times);
     result.steps = steps;

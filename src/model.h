@@ -83,6 +83,7 @@ struct DenseActivations {
 struct LayerProfile {
     std::array<double, kConvLayers + kDenseLayers> forward_seconds{}, backward_seconds{};
     double loss_seconds = 0.0;  // softmax cross-entropy, forward and backward
+    double adam_seconds = 0.0;  // the optimizer's update (train_step)
 };
 
 struct Model {

@@ -22,6 +22,7 @@
 #include "preprocess.h"
 #include "rng.h"
 #include "thread_pool.h"
+#include "train_step.h"
 
 // ---------------------------------------------------------------------------
 // Data order
@@ -346,19 +347,15 @@ int train(const TrainOptions& opt, ThreadPool& pool) {
             train_set.read_batch(pixels.data(), labels.data(), order + first, n);
             preprocess_mnist_batch(input.ptr(), pixels.data(), n, c.image_size, c.channels, pool);
 
-            model.forward(input.ptr(), n, pool);
-            int correct = 0;
-            const double loss = model.loss(labels.data(), n, &correct);
-            if (!std::isfinite(loss))
+            const StepResult r = train_step(model, input.ptr(), labels.data(), n, state.adam_m.data(),
+                                            state.adam_v.data(), state.step + 1, adam, pool);
+            if (!std::isfinite(r.loss))
                 throw std::runtime_error("step " + std::to_string(state.step + 1) + ": the loss is " +
-                                         std::to_string(loss) + "; " + non_finite_report(model, n) +
+                                         std::to_string(r.loss) + "; " + non_finite_report(model, n) +
                                          ". Training stopped; " + o.model_path +
                                          " keeps the last good checkpoint, if any");
-            model.backward(labels.data(), n, pool);
             ++state.step;
-            adam_update(model.params.data(), state.adam_m.data(), state.adam_v.data(),
-                        model.grads.data(), model.parameter_count(), state.step, adam, pool);
-            epoch_means.add(loss, correct, n);
+            epoch_means.add(r.loss, r.correct, n);
             progress.after_step(epoch, state.step, epoch_means);
 
             if (stop.requested()) {

@@ -10,6 +10,7 @@
 #include "model.h"
 #include "simd.h"
 #include "thread_pool.h"
+#include "train_step.h"
 
 namespace {
 
@@ -40,12 +41,9 @@ void train_steps(Model& model, int steps, int batch, double lr, ThreadPool& pool
     adam.lr = lr;
     for (int step = 1; step <= steps; ++step) {
         digits.batch(input, labels, batch, model.config.image_size, rng);
-        model.forward(input.data(), batch, pool);
-        const float loss = static_cast<float>(model.loss(labels.data(), batch, nullptr));
-        if (losses) losses->push_back(loss);
-        model.backward(labels.data(), batch, pool);
-        adam_update(model.params.data(), m.data(), v.data(), model.grads.data(), model.parameter_count(), step,
-                    adam, pool);
+        const StepResult r = train_step(model, input.data(), labels.data(), batch, m.data(), v.data(), step,
+                                        adam, pool);
+        if (losses) losses->push_back(static_cast<float>(r.loss));
     }
 }
 

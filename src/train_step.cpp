@@ -1,0 +1,21 @@
+// train_step.cpp — forward, loss, backward, Adam: see train_step.h.
+#include "train_step.h"
+
+#include <chrono>
+#include <cmath>
+
+StepResult train_step(Model& model, const float* input, const uint8_t* labels, int n, float* adam_m,
+                      float* adam_v, int64_t step, const AdamConfig& adam, ThreadPool& pool) {
+    StepResult result;
+    model.forward(input, n, pool);
+    result.loss = model.loss(labels, n, &result.correct);
+    if (!std::isfinite(result.loss)) return result;
+    model.backward(labels, n, pool);
+    const auto adam_start = std::chrono::steady_clock::now();
+    adam_update(model.params.data(), adam_m, adam_v, model.grads.data(), model.parameter_count(), step, adam,
+                pool);
+    if (model.profile)
+        model.profile->adam_seconds +=
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - adam_start).count();
+    return result;
+}

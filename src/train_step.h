@@ -1,0 +1,30 @@
+// train_step.h — one step of training, the loop a learner came to see:
+//
+//   logits = forward(input)            Model::forward
+//   loss   = cross_entropy(logits)     Model::loss
+//   grads  = d loss / d params         Model::backward
+//   params = adam(params, grads)       adam_update
+//
+// It is written here once, and used by ./alexnet train, by bench and by the
+// tests. Leaves out: reading the batch, progress, checkpoints (train.cpp).
+#pragma once
+
+#include <cstdint>
+
+#include "adam.h"
+#include "model.h"
+
+class ThreadPool;
+
+struct StepResult {
+    double loss = 0.0;  // mean cross-entropy over the batch, before the update
+    int correct = 0;    // how many argmax predictions matched the labels
+};
+
+// Trains on one batch: input (n, C, S, S), labels (n). adam_m and adam_v
+// (parameter_count floats each) are Adam's moments; step is the number of
+// this update, 1 for the first (it sets Adam's bias correction). If the loss
+// is not finite, nothing is updated and the result says so: the caller
+// decides what to report.
+StepResult train_step(Model& model, const float* input, const uint8_t* labels, int n, float* adam_m,
+                      float* adam_v, int64_t step, const AdamConfig& adam, ThreadPool& pool);
