@@ -375,9 +375,15 @@ std::string build_description() {
 // compiler failed to vectorise gets (2-6%), so machine noise does not trip it.
 int check_sgemm(double min_fraction) {
     ThreadPool one(1);
-    const double peak = measure_fma_peak(one);
     const GemmShape cube{"1024^3", false, false, 1024, 1024, 1024, 0};
-    const double gflops = gemm_gflops(cube, one);
+    // Another process on the machine can only slow a measurement down, so
+    // the best of up to five rounds counts: noise alone does not fail it.
+    double peak = 0, gflops = 0;
+    for (int round = 0; round < 5; ++round) {
+        peak = std::max(peak, measure_fma_peak(one));
+        gflops = std::max(gflops, gemm_gflops(cube, one));
+        if (gflops >= min_fraction * peak) break;
+    }
     const bool ok = gflops >= min_fraction * peak;
     std::printf("%s: SGEMM 1024^3 %.1f GFLOPS = %.0f%% of the %.1f GFLOPS FMA peak on 1 thread (floor %.0f%%): %s\n",
                 build_description().c_str(), gflops, 100 * gflops / peak, peak, 100 * min_fraction,
