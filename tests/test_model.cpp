@@ -47,6 +47,29 @@ void train_steps(Model& model, int steps, int batch, double lr, ThreadPool& pool
     }
 }
 
+// For the gradient checks: a small model (filters 2, 39x39) with small
+// non-zero biases, so that their gradients are exercised off the zero point,
+// and one batch of n synthetic digits.
+struct GradcheckSetup {
+    Model model;
+    std::vector<float> input;
+    std::vector<uint8_t> labels;
+    int n;
+    explicit GradcheckSetup(int batch) : model(ModelConfig{2, 39, 1, 10}, batch), n(batch) {
+        model.init_weights(5);
+        for (const ParamInfo& p : model.param_info)
+            if (p.shape.size() == 1)
+                for (int64_t i = 0; i < p.size; ++i) model.params[p.offset + i] = 0.01f * static_cast<float>(i % 5);
+        const SyntheticDigits digits(3);
+        Rng rng(4);
+        digits.batch(input, labels, n, 39, rng);
+    }
+    double loss(ThreadPool& pool) {
+        model.forward(input.data(), n, pool);
+        return model.loss(labels.data(), n, nullptr);
+    }
+};
+
 }  // namespace
 
 TEST_CASE("the default model has the layer table's shapes and 3,805,114 parameters", "[model]") {
@@ -69,22 +92,10 @@ TEST_CASE("the default model has the layer table's shapes and 3,805,114 paramete
 TEST_CASE("whole-model backward matches finite differences of the loss", "[model][gradcheck]") {
     ThreadPool pool(2);
     const int n = 3;
-    Model model(ModelConfig{2, 39, 1, 10}, n);
-    model.init_weights(5);
-    // Small non-zero biases, so their gradients are exercised off the zero point.
-    for (const ParamInfo& p : model.param_info)
-        if (p.shape.size() == 1)
-            for (int64_t i = 0; i < p.size; ++i) model.params[p.offset + i] = 0.01f * static_cast<float>(i % 5);
-    const SyntheticDigits digits(3);
-    Rng rng(4);
-    std::vector<float> input;
-    std::vector<uint8_t> labels;
-    digits.batch(input, labels, n, 39, rng);
-
-    auto loss = [&] {
-        model.forward(input.data(), n, pool);
-        return model.loss(labels.data(), n, nullptr);
-    };
+    GradcheckSetup setup(n);
+    Model& model = setup.model;
+    const std::vector<uint8_t>& labels = setup.labels;
+    auto loss = [&] { return setup.loss(pool); };
     loss();
     const std::vector<int32_t> base_signature = kink_signature(model, n);
     model.backward(labels.data(), n, pool);
@@ -143,22 +154,11 @@ TEST_CASE("whole-model backward matches finite differences of the loss", "[model
 TEST_CASE("each parameter tensor's gradient matches the loss change along it", "[model][gradcheck]") {
     ThreadPool pool(2);
     const int n = 4;
-    Model model(ModelConfig{2, 39, 1, 10}, n);
-    model.init_weights(5);
-    for (const ParamInfo& p : model.param_info)
-        if (p.shape.size() == 1)
-            for (int64_t i = 0; i < p.size; ++i) model.params[p.offset + i] = 0.01f * static_cast<float>(i % 5);
-    const SyntheticDigits digits(3);
-    Rng rng(4);
-    std::vector<float> input;
-    std::vector<uint8_t> labels;
-    digits.batch(input, labels, n, 39, rng);
-    auto loss = [&] {
-        model.forward(input.data(), n, pool);
-        return model.loss(labels.data(), n, nullptr);
-    };
+    GradcheckSetup setup(n);
+    Model& model = setup.model;
+    auto loss = [&] { return setup.loss(pool); };
     loss();
-    model.backward(labels.data(), n, pool);
+    model.backward(setup.labels.data(), n, pool);
     const std::vector<float> grads = model.grads;
     const std::vector<float> params = model.params;
     for (const ParamInfo& p : model.param_info) {
