@@ -195,16 +195,22 @@ float* b_tile_workspace() {
 void copy_transposed(float* C, int ldc, const float* scratch, int rows, int cols, bool accumulate,
                      ThreadPool& pool) {
     constexpr int T = 32;
-    const int row_blocks = (rows + T - 1) / T;
-    pool.run(row_blocks, [&](int rb) {
-        const int i_end = std::min(rows, (rb + 1) * T);
-        for (int j0 = 0; j0 < cols; j0 += T)
-            for (int i = rb * T; i < i_end; ++i)
-                for (int j = j0; j < std::min(cols, j0 + T); ++j) {
-                    float& dst = C[static_cast<int64_t>(i) * ldc + j];
-                    const float v = scratch[static_cast<int64_t>(j) * rows + i];
-                    dst = accumulate ? dst + v : v;
-                }
+    const int row_blocks = (rows + T - 1) / T, col_blocks = (cols + T - 1) / T;
+    // Blocks of C over the pool: C is often only one block of rows tall
+    // (the batch of 32 in the dense layers).
+    pool.run(row_blocks * col_blocks, [&](int block) {
+        const int i0 = (block / col_blocks) * T, j0 = (block % col_blocks) * T;
+        const int i_end = std::min(rows, i0 + T), j_end = std::min(cols, j0 + T);
+        // Along rows of C: its rows are often 4 KB apart (ldc = 1024), and
+        // 32 stores down a column would all land in one L1 cache set.
+        for (int i = i0; i < i_end; ++i) {
+            float* dst = C + static_cast<int64_t>(i) * ldc;
+            const float* src = scratch + i;  // c(i, j) = scratch[j*rows + i]
+            if (accumulate)
+                for (int j = j0; j < j_end; ++j) dst[j] += src[static_cast<int64_t>(j) * rows];
+            else
+                for (int j = j0; j < j_end; ++j) dst[j] = src[static_cast<int64_t>(j) * rows];
+        }
     });
 }
 
