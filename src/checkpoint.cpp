@@ -13,6 +13,10 @@
 
 #include "errors.h"
 
+// The format stores floats and integers little-endian, and this code writes
+// and reads them as they sit in memory.
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "checkpoint I/O assumes a little-endian CPU");
+
 namespace {
 
 // Limits on the configuration a checkpoint may ask for, so that a corrupt

@@ -290,26 +290,42 @@ void dense_backward(float* dweight, float* dbias, float* din, const float* dout,
 // ---------------------------------------------------------------------------
 // Softmax cross-entropy
 
+namespace {
+
+// p (K) = softmax(z (K)), with the max subtracted first so that exp never
+// overflows: p_k = exp(z_k - max) / sum_j exp(z_j - max). Sets *best to the
+// argmax (the first of ties) and returns log(sum_j exp(z_j - max)).
+double softmax_row(float* p, const float* z, int classes, int* best) {
+    *best = 0;
+    for (int k = 1; k < classes; ++k)
+        if (z[k] > z[*best]) *best = k;
+    const float max = z[*best];
+    double sum = 0.0;
+    for (int k = 0; k < classes; ++k) {
+        p[k] = std::exp(z[k] - max);
+        sum += p[k];
+    }
+    for (int k = 0; k < classes; ++k) p[k] = static_cast<float>(p[k] / sum);
+    return std::log(sum);
+}
+
+}  // namespace
+
+void softmax_forward(float* probs, const float* logits, int batch, int classes) {
+    int best;
+    for (int b = 0; b < batch; ++b) softmax_row(probs + b * classes, logits + b * classes, classes, &best);
+}
+
 double softmax_cross_entropy_forward(float* probs, int* correct, const float* logits,
                                     const uint8_t* labels, int batch, int classes) {
     double total_loss = 0.0;
     int hits = 0;
     for (int b = 0; b < batch; ++b) {
         const float* z = logits + b * classes;
-        float* p = probs + b * classes;
-        // log-sum-exp with the max subtracted, so exp never overflows:
+        int best;
         // loss = log(sum_k exp(z_k - max)) - (z_label - max)
-        int best = 0;
-        for (int k = 1; k < classes; ++k)
-            if (z[k] > z[best]) best = k;
-        const float max = z[best];
-        double sum = 0.0;
-        for (int k = 0; k < classes; ++k) {
-            p[k] = std::exp(z[k] - max);
-            sum += p[k];
-        }
-        for (int k = 0; k < classes; ++k) p[k] = static_cast<float>(p[k] / sum);
-        total_loss += std::log(sum) - (z[labels[b]] - max);
+        const double log_sum = softmax_row(probs + b * classes, z, classes, &best);
+        total_loss += log_sum - (z[labels[b]] - z[best]);
         hits += best == labels[b];
     }
     if (correct) *correct = hits;

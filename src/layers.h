@@ -86,6 +86,8 @@ void dense_backward(float* dweight, float* dbias, float* din, const float* dout,
 // ---------------------------------------------------------------------------
 // Softmax cross-entropy, fused on the logits
 
+// logits (B, K) -> probs (B, K) = softmax of each row (for predict: no labels).
+void softmax_forward(float* probs, const float* logits, int batch, int classes);
 // logits (B, K), labels (B) -> probs (B, K); returns the mean loss (in double) over the
 // batch and, if correct is not null, how many argmax predictions match labels.
 double softmax_cross_entropy_forward(float* probs, int* correct, const float* logits,

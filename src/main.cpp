@@ -516,9 +516,7 @@ int command_predict(Args& args) {
         if (!show_input.empty()) write_mnist_pgm(numbered_path(show_input, i, images.size()), mnist_form);
         preprocess_image(input.ptr(), mnist_form, kMnistSide, kMnistSide, c.image_size, c.channels);
         model.forward(input.ptr(), 1, pool);
-        const uint8_t unused_label = 0;
-        model.loss(&unused_label, 1, nullptr);  // fills model.probs with the softmax
-        const float* p = model.probs.ptr();
+        const float* p = model.probabilities(1);
         std::vector<int> ranked(c.classes);
         for (int k = 0; k < c.classes; ++k) ranked[k] = k;
         std::stable_sort(ranked.begin(), ranked.end(), [&](int a, int b) { return p[a] > p[b]; });

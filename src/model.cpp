@@ -252,6 +252,11 @@ double Model::loss(const uint8_t* labels, int n, int* correct) {
                                          labels, n, config.classes);
 }
 
+const float* Model::probabilities(int n) {
+    softmax_forward(probs.ptr(), dense[kDenseLayers - 1].out.ptr(), n, config.classes);
+    return probs.ptr();
+}
+
 // ---------------------------------------------------------------------------
 // Backward: the forward list in reverse
 

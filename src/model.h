@@ -122,6 +122,9 @@ struct Model {
     const float* forward(const float* input, int batch, ThreadPool& pool);
     // After forward: softmax and mean cross-entropy against labels (N).
     double loss(const uint8_t* labels, int batch, int* correct);
+    // After forward, without labels (predict): the softmax of the logits,
+    // (N, classes) in probs. Returns it.
+    const float* probabilities(int batch);
     // After loss: every parameter gradient into grads (assigned, not added).
     void backward(const uint8_t* labels, int batch, ThreadPool& pool);
 };

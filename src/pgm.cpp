@@ -81,7 +81,6 @@ GrayImage parse_pgm(const std::string& bytes, const std::string& name) {
     image.width = static_cast<int>(width);
     image.height = static_cast<int>(height);
     const size_t count = static_cast<size_t>(width) * static_cast<size_t>(height);  // <= 2^28
-    const float scale = 1.0f / static_cast<float>(maxval);
     // The raster must fit in what is left of the file before anything is
     // allocated for it: P5 needs 1 or 2 bytes per pixel, P2 at least a digit
     // and a separator per pixel.
@@ -104,7 +103,7 @@ GrayImage parse_pgm(const std::string& bytes, const std::string& name) {
             if (v > maxval)
                 fail(name, "pixel " + std::to_string(i) + " is " + std::to_string(v) +
                                ", above maxval " + std::to_string(maxval));
-            image.pixels[i] = static_cast<float>(v) * scale;
+            image.pixels[i] = static_cast<float>(v) / static_cast<float>(maxval);  // as training's bytes / 255
         }
         h.pos = pos;
     } else {
@@ -113,7 +112,7 @@ GrayImage parse_pgm(const std::string& bytes, const std::string& name) {
             if (v > maxval)
                 fail(name, "pixel " + std::to_string(i) + " is " + std::to_string(v) +
                                ", above maxval " + std::to_string(maxval));
-            image.pixels[i] = static_cast<float>(v) * scale;
+            image.pixels[i] = static_cast<float>(v) / static_cast<float>(maxval);  // as training's bytes / 255
         }
     }
     // Only whitespace (or, in P2, comments) may follow the image.

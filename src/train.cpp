@@ -4,6 +4,7 @@
 #include "train.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cerrno>
@@ -109,7 +110,11 @@ void check_writable(const std::string& model_path) {
 // ---- Interrupts: SIGINT or SIGTERM ask the loop to stop after the current
 // step and save; a second one kills the process as usual.
 
-volatile std::sig_atomic_t g_stop_signal = 0;
+// Written by the signal handler, read by the training loop: a lock-free
+// atomic is safe in both roles (a volatile sig_atomic_t is only safe within
+// one thread, and the handler may run on any of the pool's threads).
+std::atomic<int> g_stop_signal{0};
+static_assert(std::atomic<int>::is_always_lock_free, "the signal handler needs a lock-free atomic");
 
 extern "C" void request_stop(int signal) { g_stop_signal = signal; }
 
@@ -362,7 +367,7 @@ int train(const TrainOptions& opt, ThreadPool& pool) {
                 save_checkpoint(o.model_path, model, &state);
                 std::printf("\ninterrupted by signal %d after step %lld; saved %s\n"
                             "continue with: ./alexnet train --resume --model %s --epochs %d --data %s\n",
-                            static_cast<int>(g_stop_signal), static_cast<long long>(state.step),
+                            g_stop_signal.load(), static_cast<long long>(state.step),
                             o.model_path.c_str(), o.model_path.c_str(), o.epochs, o.data_dir.c_str());
                 std::fflush(stdout);
                 return 130;
