@@ -222,14 +222,15 @@ void copy_transposed(float* C, int ldc, const float* scratch, int rows, int cols
 void sgemm(bool trans_a, bool trans_b, int M, int N, int K, const float* A, int lda,
            const float* B, int ldb, float beta, float* C, int ldc, ThreadPool& pool) {
     if (M <= 0 || N <= 0) return;
-    if (K <= 0) {  // empty sum: C = beta * C
-        for (int i = 0; i < M; ++i)
-            for (int j = 0; j < N; ++j) {
-                float& c = C[static_cast<int64_t>(i) * ldc + j];
-                c = beta == 0.0f ? 0.0f : c;
-            }
-        return;
-    }
+    // C = beta * C first, unless beta is 0 (C is overwritten below) or 1;
+    // the product is then added in. With K = 0 that is the whole answer.
+    if (beta == 0.0f && K <= 0)
+        for (int i = 0; i < M; ++i) std::fill(C + static_cast<int64_t>(i) * ldc, C + static_cast<int64_t>(i) * ldc + N, 0.0f);
+    if (beta != 0.0f && beta != 1.0f)
+        pool.run(M, [&](int i) {
+            for (int j = 0; j < N; ++j) C[static_cast<int64_t>(i) * ldc + j] *= beta;
+        });
+    if (K <= 0) return;
     const Problem p = normal_form(trans_a, trans_b, M, N, K, A, lda, B, ldb);
     // Where the micro-kernels write c(i, j): C itself, or the scratch matrix
     // (p.M x p.N, dense) that holds Cᵀ until the copy at the end.
@@ -367,7 +368,7 @@ void sgemm_naive(bool trans_a, bool trans_b, int M, int N, int K, const float* A
                 sum += static_cast<double>(a) * b;
             }
             float& c = C[static_cast<int64_t>(i) * ldc + j];
-            c = static_cast<float>(sum) + (beta == 0.0f ? 0.0f : c);
+            c = static_cast<float>(sum + (beta == 0.0f ? 0.0 : static_cast<double>(beta) * c));
         }
     }
 }

@@ -1,6 +1,6 @@
 // gemm.h — single-precision matrix multiply, the one hot kernel of the network.
 //
-//   C (M x N) = op(A) (M x K) · op(B) (K x N)  [+ C when beta = 1]
+//   C (M x N) = op(A) (M x K) · op(B) (K x N) + beta · C
 //
 // All matrices are row-major with a leading dimension (the distance in floats
 // between the starts of two rows). op(X) is X, or X transposed when trans_x
@@ -9,8 +9,9 @@
 // Convolution forward is W · col, a dense layer forward is X · Wᵀ, and every
 // backward pass is two more such products, so one fast sgemm serves them all.
 //
-// Leaves out: alpha (always 1 here), complex and double types, beta values
-// other than 0 and 1 (beta = 0 ignores whatever C held, NaN included).
+// beta = 0 ignores whatever C held, NaN included (every layer calls it so:
+// backward assigns its gradients); beta = 1 adds the product into C.
+// Leaves out: alpha (always 1 here), complex and double types.
 #pragma once
 
 class ThreadPool;

@@ -247,12 +247,15 @@ void maxpool_forward(float* out, int32_t* argmax, const float* in, int planes, i
 void maxpool_backward(float* din, const float* dout, const int32_t* argmax, int planes, int h,
                       int w, ThreadPool& pool) {
     const int oh = h / 2, ow = w / 2;
-    // forward: out[o] = in[argmax[o]]   =>   din[argmax[o]] = dout[o], 0 elsewhere
+    // forward: out[o] = in[argmax[o]]   =>   din[argmax[o]] += dout[o], 0 elsewhere
+    // Added, not assigned: with windows that overlap (the AlexNet paper's 3x3
+    // stride-2 pooling) one input can win two windows and gets both gradients.
+    // 2x2/2 windows never overlap, so here each input gets at most one.
     pool.parallel_for(planes, 8, [&](int64_t begin, int64_t end) {
         for (int64_t p = begin; p < end; ++p) {
             float* dst = din + p * h * w;
             std::memset(dst, 0, sizeof(float) * h * w);
-            for (int o = 0; o < oh * ow; ++o) dst[argmax[p * oh * ow + o]] = dout[p * oh * ow + o];
+            for (int o = 0; o < oh * ow; ++o) dst[argmax[p * oh * ow + o]] += dout[p * oh * ow + o];
         }
     });
 }

@@ -67,7 +67,8 @@ void relu_backward(float* din, const float* dout, const float* out, int64_t n, T
 // output, the index within its (H,W) input plane of the winning input.
 void maxpool_forward(float* out, int32_t* argmax, const float* in, int planes, int h, int w,
                      ThreadPool& pool);
-// din (N,C,H,W) = 0 except din[argmax] = dout.  planes = N*C.
+// din (N,C,H,W) = 0 except din[argmax] += dout (summed where one input wins
+// several windows).  planes = N*C.
 void maxpool_backward(float* din, const float* dout, const int32_t* argmax, int planes, int h,
                       int w, ThreadPool& pool);
 

@@ -1,5 +1,5 @@
 // tests/test_gemm.cpp — the fast SGEMM against the naive triple loop, over odd
-// shapes, every transpose case, beta 0 and 1, padded leading dimensions and
+// shapes, every transpose case, beta 0, 1 and others, padded leading dimensions and
 // several pool sizes; and bit-identical results across thread counts.
 #include <cstring>
 
@@ -34,16 +34,17 @@ void check_against_naive(const Shape& s, bool ta, bool tb, float beta, ThreadPoo
 
 }  // namespace
 
-TEST_CASE("sgemm matches the naive loop on odd shapes, all transposes, beta 0 and 1", "[gemm]") {
+TEST_CASE("sgemm matches the naive loop on odd shapes, all transposes, beta 0, 1, 0.5 and -2", "[gemm]") {
     const Shape shapes[] = {{1, 1, 1},   {7, 5, 3},     {13, 17, 300}, {6, 16, 256},
                             {37, 70, 513}, {100, 33, 9}, {5, 130, 1},  {64, 100, 600},
+                            {4, 5, 0},  // an empty sum: C = beta * C
                             {300, 270, 50}, {257, 263, 300}};  // the last two pack everything
     for (int threads : {1, 2, 3}) {
         ThreadPool pool(threads);
         for (const Shape& s : shapes)
             for (bool ta : {false, true})
                 for (bool tb : {false, true})
-                    for (float beta : {0.0f, 1.0f}) check_against_naive(s, ta, tb, beta, pool);
+                    for (float beta : {0.0f, 1.0f, 0.5f, -2.0f}) check_against_naive(s, ta, tb, beta, pool);
     }
 }
 

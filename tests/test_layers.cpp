@@ -280,6 +280,18 @@ TEST_CASE("maxpool ties go to the first input, NaN wins (the last NaN of a windo
     }
 }
 
+TEST_CASE("maxpool backward adds the gradients of every window an input wins", "[pool]") {
+    // 2x2/2 windows never share an input, but overlapping ones (3x3 stride 2)
+    // do: an argmax naming one input twice must give it both gradients.
+    ThreadPool pool(1);
+    const int32_t argmax[2] = {1, 1};
+    const float dout[2] = {2.0f, 3.0f};
+    float din[8];
+    maxpool_backward(din, dout, argmax, 1, 2, 4, pool);
+    const float expected[8] = {0, 5, 0, 0, 0, 0, 0, 0};
+    for (int i = 0; i < 8; ++i) CHECK(din[i] == expected[i]);
+}
+
 TEST_CASE("Adam's epsilon: added to sqrt(v-hat), outside the root, and it matters for tiny gradients",
           "[adam]") {
     ThreadPool pool(1);
