@@ -23,6 +23,8 @@
 //   source[(kh*K + kw)][oh*OW + ow] = (oh*stride + kh) * (W+2p) + ow*stride + kw
 // The table depends on the geometry only, not on the channel or the image,
 // so with it each row of col is a plain gather, without bounds checks.
+// im2col_naive (below) computes the same matrix straight from its
+// definition; read it first.
 
 namespace {
 
@@ -175,6 +177,45 @@ void conv_backward(float* dweight, float* dbias, float* din, float* dout_t, floa
         // forward: col = im2col(in)        =>   din = col2im(dcol)
         col2im(din, dcol, g, first, count);
     });
+}
+
+// ---------------------------------------------------------------------------
+// The naive twins
+
+void im2col_naive(float* col, const float* in, const ConvGeometry& g) {
+    const int OH = g.out_h(), OW = g.out_w(), K = g.kernel;
+    for (int c = 0; c < g.in_channels; ++c)
+        for (int kh = 0; kh < K; ++kh)
+            for (int kw = 0; kw < K; ++kw)                      // row (c, kh, kw) of col
+                for (int n = 0; n < g.batch; ++n)
+                    for (int oh = 0; oh < OH; ++oh)
+                        for (int ow = 0; ow < OW; ++ow) {       // column (n, oh, ow)
+                            const int ih = oh * g.stride - g.pad + kh, iw = ow * g.stride - g.pad + kw;
+                            const bool inside = ih >= 0 && ih < g.in_h && iw >= 0 && iw < g.in_w;
+                            *col++ = inside ? in[((static_cast<int64_t>(n) * g.in_channels + c) * g.in_h + ih) * g.in_w + iw]
+                                            : 0.0f;
+                        }
+}
+
+void conv_forward_naive(float* out, const float* in, const float* weight, const float* bias,
+                        const ConvGeometry& g) {
+    const int OH = g.out_h(), OW = g.out_w(), K = g.kernel;
+    for (int n = 0; n < g.batch; ++n)
+        for (int oc = 0; oc < g.out_channels; ++oc)
+            for (int oh = 0; oh < OH; ++oh)
+                for (int ow = 0; ow < OW; ++ow) {
+                    // out[n][oc][oh][ow] = bias[oc] + Σ_c Σ_kh Σ_kw weight[oc][c][kh][kw] · in[n][c][ih][iw]
+                    double sum = bias[oc];
+                    for (int c = 0; c < g.in_channels; ++c)
+                        for (int kh = 0; kh < K; ++kh)
+                            for (int kw = 0; kw < K; ++kw) {
+                                const int ih = oh * g.stride - g.pad + kh, iw = ow * g.stride - g.pad + kw;
+                                if (ih < 0 || ih >= g.in_h || iw < 0 || iw >= g.in_w) continue;  // padding: 0
+                                sum += static_cast<double>(weight[((oc * g.in_channels + c) * K + kh) * K + kw]) *
+                                       in[((static_cast<int64_t>(n) * g.in_channels + c) * g.in_h + ih) * g.in_w + iw];
+                            }
+                    out[((static_cast<int64_t>(n) * g.out_channels + oc) * OH + oh) * OW + ow] = static_cast<float>(sum);
+                }
 }
 
 // ---------------------------------------------------------------------------

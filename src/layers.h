@@ -52,6 +52,16 @@ void conv_backward(float* dweight, float* dbias, float* din, float* dout_t, floa
                    const float* dout, const float* col, const float* weight,
                    const ConvGeometry& g, ThreadPool& pool);
 
+// The naive twins: the definitions the fast versions above must agree with,
+// read them first. Used by the tests as references.
+//
+// im2col straight from its definition, one bounds check per value, all images.
+void im2col_naive(float* col, const float* in, const ConvGeometry& g);
+// Direct convolution, the six loops (plus the batch): in (N,C,H,W) ->
+// out (N,OC,OH,OW), weight (OC,C,K,K), bias (OC); sums in double.
+void conv_forward_naive(float* out, const float* in, const float* weight, const float* bias,
+                        const ConvGeometry& g);
+
 // ---------------------------------------------------------------------------
 // ReLU, in place on the layer's output
 

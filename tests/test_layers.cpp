@@ -19,26 +19,6 @@ double weighted_sum(const float* out, const std::vector<float>& r) {
     return s;
 }
 
-// Direct convolution, the definition, for comparing conv_forward.
-void conv_naive(float* out, const float* in, const float* w, const float* b, const ConvGeometry& g) {
-    const int OH = g.out_h(), OW = g.out_w(), K = g.kernel;
-    for (int n = 0; n < g.batch; ++n)
-        for (int oc = 0; oc < g.out_channels; ++oc)
-            for (int oh = 0; oh < OH; ++oh)
-                for (int ow = 0; ow < OW; ++ow) {
-                    double s = b[oc];
-                    for (int c = 0; c < g.in_channels; ++c)
-                        for (int kh = 0; kh < K; ++kh)
-                            for (int kw = 0; kw < K; ++kw) {
-                                const int ih = oh * g.stride - g.pad + kh, iw = ow * g.stride - g.pad + kw;
-                                if (ih < 0 || ih >= g.in_h || iw < 0 || iw >= g.in_w) continue;
-                                s += static_cast<double>(w[((oc * g.in_channels + c) * K + kh) * K + kw]) *
-                                     in[((n * g.in_channels + c) * g.in_h + ih) * g.in_w + iw];
-                            }
-                    out[((n * g.out_channels + oc) * OH + oh) * OW + ow] = static_cast<float>(s);
-                }
-}
-
 const ConvGeometry kGeometries[] = {
     {2, 3, 9, 9, 4, 3, 1, 1},    // 3x3 "same"
     {2, 2, 13, 11, 3, 5, 2, 2},  // strided, non-square, padded
@@ -60,6 +40,18 @@ TEST_CASE("im2col and col2im are adjoint: <col2im(y), x> = <y, im2col(x)>", "[co
         for (size_t i = 0; i < in_size; ++i) lhs += static_cast<double>(back[i]) * x[i];
         for (size_t i = 0; i < col_size; ++i) rhs += static_cast<double>(y[i]) * col[i];
         CHECK(std::fabs(lhs - rhs) <= 1e-4 * std::max(1.0, std::fabs(lhs)));
+    }
+}
+
+TEST_CASE("im2col matches its naive twin, the definition with bounds checks", "[conv]") {
+    for (const ConvGeometry& g : kGeometries) {
+        const size_t in_size = static_cast<size_t>(g.batch) * g.in_channels * g.in_h * g.in_w;
+        const size_t col_size = static_cast<size_t>(g.col_rows()) * g.col_cols();
+        const auto x = random_vector(in_size, 6);
+        std::vector<float> col(col_size, -1.0f), ref(col_size, -2.0f);
+        for (int n = 0; n < g.batch; ++n) im2col(col.data(), x.data(), g, n, 1);  // image by image, as threads do
+        im2col_naive(ref.data(), x.data(), g);
+        CHECK(std::memcmp(col.data(), ref.data(), sizeof(float) * col_size) == 0);  // copies: exact
     }
 }
 
@@ -85,7 +77,7 @@ TEST_CASE("conv_forward matches direct convolution", "[conv]") {
         std::vector<float> col(static_cast<size_t>(g.col_rows()) * g.col_cols());
         std::vector<float> gemm_out(static_cast<size_t>(g.out_channels) * g.col_cols());
         conv_forward(out.data(), col.data(), gemm_out.data(), x.data(), w.data(), b.data(), g, pool);
-        conv_naive(ref.data(), x.data(), w.data(), b.data(), g);
+        conv_forward_naive(ref.data(), x.data(), w.data(), b.data(), g);
         const MaxDiff d = max_abs_diff(out.data(), ref.data(), out_size);
         INFO("max diff " << d.diff << " at " << d.index);
         CHECK(d.diff < 1e-4);
