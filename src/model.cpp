@@ -31,15 +31,27 @@ std::array<int, kDenseLayers> dense_widths(const ModelConfig& c) {
     return {{288 * c.filters, 128 * c.filters, 128 * c.filters, c.classes}};
 }
 
+namespace {
+
+// The side of what a conv layer hands on: its output, halved by the pooling.
+int result_side(const ConvGeometry& g, const ConvSpec& spec) {
+    return spec.pool_after ? g.out_h() / 2 : g.out_h();
+}
+
+}  // namespace
+
 int final_feature_size(int s) {
     ModelConfig probe;
-    for (const ConvSpec& spec : conv_specs(probe)) {
-        if (s + 2 * spec.pad < spec.kernel) return 0;
-        s = (s + 2 * spec.pad - spec.kernel) / spec.stride + 1;
-        if (spec.pool_after) s /= 2;
-        if (s < 1) return 0;
+    probe.image_size = s;
+    const auto specs = conv_specs(probe);
+    const auto geometry = conv_geometries(probe, 1);
+    int side = 0;
+    for (int i = 0; i < kConvLayers; ++i) {
+        const ConvGeometry& g = geometry[i];
+        if (g.in_h < 1 || g.in_h + 2 * g.pad < g.kernel) return 0;  // the kernel does not fit
+        side = result_side(g, specs[i]);
     }
-    return s;
+    return std::max(side, 0);
 }
 
 int min_image_size() {
@@ -88,8 +100,7 @@ std::array<ConvGeometry, kConvLayers> conv_geometries(const ModelConfig& cfg, in
         const ConvSpec s = conv_specs(cfg)[i];
         geometry[i] = {batch, channels, h, w, s.out_channels, s.kernel, s.stride, s.pad};
         channels = s.out_channels;
-        h = geometry[i].out_h() / (s.pool_after ? 2 : 1);
-        w = geometry[i].out_w() / (s.pool_after ? 2 : 1);
+        h = w = result_side(geometry[i], s);  // square images throughout
     }
     return geometry;
 }
@@ -165,6 +176,12 @@ Model::Model(const ModelConfig& cfg, int batch) : config(cfg), max_batch(batch) 
         dense[i].dout = Tensor({batch, weight.shape[0]});
     }
     probs = Tensor({batch, cfg.classes});
+    // Flatten joins two ways of computing sizes: conv5's buffers (from the
+    // geometry) and dense1's weight (from the parameter layout). They must agree.
+    const int64_t flattened = conv[kConvLayers - 1].result().size() / batch;
+    if (flattened != dense[0].in_features)
+        throw std::logic_error("conv5 hands on " + std::to_string(flattened) + " features per image, dense1 expects " +
+                               std::to_string(dense[0].in_features));
 }
 
 void Model::init_weights(uint64_t seed) {
@@ -227,12 +244,10 @@ const float* Model::forward(const float* input, int n, ThreadPool& pool) {
         conv_forward(a.out.ptr(), a.col.ptr(), a.gemm_out.ptr(), x, conv_weight(i), conv_bias(i),
                      g, pool);
         relu_forward(a.out.ptr(), out_floats(g), pool);
-        x = a.out.ptr();
-        if (a.pools()) {
-            maxpool_forward(a.pooled.ptr(), a.argmax.data(), x, static_cast<int>(plane_count(g)),
+        if (a.pools())
+            maxpool_forward(a.pooled.ptr(), a.argmax.data(), a.out.ptr(), static_cast<int>(plane_count(g)),
                             g.out_h(), g.out_w(), pool);
-            x = a.pooled.ptr();
-        }
+        x = a.result().ptr();
     }
     // Flatten is free: (n, C, H, W) row-major is already (n, C*H*W).
     for (int i = 0; i < kDenseLayers; ++i) {
@@ -275,12 +290,8 @@ void Model::backward(const uint8_t* labels, int n, ThreadPool& pool) {
             relu_backward(d.dout.ptr(), d.dout.ptr(), d.out.ptr(),
                           static_cast<int64_t>(n) * d.out_features, pool);
         // out = in · weightᵀ + bias, where in is the previous layer's output
-        const ConvActivations& last_conv = conv[kConvLayers - 1];
-        const float* in = i > 0 ? dense[i - 1].out.ptr()
-                                : (last_conv.pools() ? last_conv.pooled.ptr() : last_conv.out.ptr());
-        float* din = i > 0 ? dense[i - 1].dout.ptr()
-                           : (last_conv.pools() ? conv[kConvLayers - 1].dpooled.ptr()
-                                                : conv[kConvLayers - 1].dout.ptr());
+        const float* in = i > 0 ? dense[i - 1].out.ptr() : conv[kConvLayers - 1].result().ptr();
+        float* din = i > 0 ? dense[i - 1].dout.ptr() : conv[kConvLayers - 1].dresult().ptr();
         dense_backward(grad_of(dense_weight(i)), grad_of(dense_bias(i)), din, d.dout.ptr(), in,
                        dense_weight(i), n, d.in_features, d.out_features, pool);
     }
@@ -296,8 +307,7 @@ void Model::backward(const uint8_t* labels, int n, ThreadPool& pool) {
         relu_backward(a.dout.ptr(), a.dout.ptr(), a.out.ptr(), out_floats(g), pool);
         // out = conv(in), in seen through the im2col kept in a.col; the first
         // layer needs no gradient for its input image
-        float* din = nullptr;
-        if (i > 0) din = conv[i - 1].pools() ? conv[i - 1].dpooled.ptr() : conv[i - 1].dout.ptr();
+        float* din = i > 0 ? conv[i - 1].dresult().ptr() : nullptr;
         conv_backward(grad_of(conv_weight(i)), grad_of(conv_bias(i)), din, a.gemm_out.ptr(),
                       dcol.ptr(), a.dout.ptr(), a.col.ptr(), conv_weight(i), g, pool);
     }

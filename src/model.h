@@ -53,7 +53,9 @@ struct ParamInfo {
 // Names, shapes and offsets of every parameter tensor, in checkpoint order.
 std::vector<ParamInfo> parameter_layout(const ModelConfig& config);
 
-// The geometry of each conv layer for a batch of `batch` images.
+// The geometry of each conv layer for a batch of `batch` images: the one
+// place that walks the layer table's sizes (final_feature_size and the
+// parameter layout use it too).
 std::array<ConvGeometry, kConvLayers> conv_geometries(const ModelConfig& config, int batch);
 
 // Bytes a Model(config, batch) allocates: parameters, gradients, activations.
@@ -70,6 +72,10 @@ struct ConvActivations {
     Tensor pooled, dpooled;        // (N, OC, OH/2, OW/2) if pool_after, else empty
     std::vector<int32_t> argmax;   // (N, OC, OH/2, OW/2) winner of each pooling window
     bool pools() const { return !argmax.empty(); }
+    // What the next layer reads (pooled if the layer pools, else out), and its gradient.
+    Tensor& result() { return pools() ? pooled : out; }
+    const Tensor& result() const { return pools() ? pooled : out; }
+    Tensor& dresult() { return pools() ? dpooled : dout; }
 };
 
 struct DenseActivations {
