@@ -11,6 +11,16 @@ Two uses:
       count, as ./alexnet bench does. With --alexnet, also runs that binary's
       bench in the same invocation and prints both side by side with the ratio.
 
+  python3 scripts/pytorch_reference.py reference [OUT]
+      writes the reference tensors that `make test` compares alexnet with
+      (default tests/data/pytorch_reference.bin): a small model (filters 1,
+      1x39x39) with seeded weights, a batch of 3 random images and labels,
+      and PyTorch's logits, loss, every parameter's gradient and the
+      parameters after one Adam step (lr 1e-3, eps 1e-7). The format: magic
+      "ALXREF01", then little-endian uint32 filters, image size, channels,
+      batch and tensor count, then per tensor: uint32 name length, the name,
+      uint32 rank, rank uint32 dimensions, and the float32 values.
+
   python3 scripts/pytorch_reference.py predict MODEL IMG.pgm [...]
       loads an alexnet checkpoint (the README's format) into PyTorch, applies
       the plain preprocessing (bilinear resize to 28x28 if needed, then to the
@@ -183,6 +193,36 @@ def predict(model_path, images):
                               "probabilities": [float(p) for p in probs]}))
 
 
+def reference(out_path):
+    filters, size, channels, batch = 1, 39, 1, 3
+    torch.manual_seed(11)
+    model = AlexNet(filters, size, channels, 10)
+    with torch.no_grad():  # small non-zero biases, so their gradients are not all at the zero point
+        for name, p in model.named_parameters():
+            if name.endswith("bias"):
+                p.copy_(0.01 * (torch.arange(p.numel()) % 5).float())
+    x = torch.rand(batch, channels, size, size)
+    labels = torch.tensor([3, 7, 1])
+    tensors = [("input", x.clone()), ("labels", labels.float())]
+    tensors += [(name, p.detach().clone()) for name, p in model.named_parameters()]
+    logits = model(x)
+    loss = F.cross_entropy(logits, labels)
+    loss.backward()
+    tensors += [("logits", logits.detach().clone()), ("loss", loss.detach().reshape(1))]
+    tensors += [(name + ".grad", p.grad.clone()) for name, p in model.named_parameters()]
+    torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-7).step()
+    tensors += [(name + ".after_adam", p.detach().clone()) for name, p in model.named_parameters()]
+    out = bytearray(b"ALXREF01")
+    out += struct.pack("<5I", filters, size, channels, batch, len(tensors))
+    for name, t in tensors:
+        out += struct.pack("<I", len(name)) + name.encode()
+        out += struct.pack("<I", t.dim()) + struct.pack(f"<{t.dim()}I", *t.shape)
+        out += t.contiguous().numpy().astype("<f4").tobytes()
+    with open(out_path, "wb") as f:
+        f.write(out)
+    print(f"wrote {out_path}: {len(tensors)} tensors, {len(out)} bytes, torch {torch.__version__}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -190,6 +230,8 @@ def main():
     b.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     b.add_argument("--steps", type=int, default=40)
     b.add_argument("--alexnet", help="path of the alexnet binary to compare with")
+    r = sub.add_parser("reference")
+    r.add_argument("out", nargs="?", default="tests/data/pytorch_reference.bin")
     p = sub.add_parser("predict")
     p.add_argument("model")
     p.add_argument("images", nargs="+")
@@ -198,6 +240,8 @@ def main():
         compare(args.alexnet, args.threads, args.steps)
     elif args.command == "bench":
         bench(args.threads, args.steps)
+    elif args.command == "reference":
+        reference(args.out)
     else:
         predict(args.model, args.images)
 
