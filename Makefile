@@ -48,7 +48,10 @@ ifdef SANITIZE
   BUILD    := build/sanitize-$(subst $(comma),-,$(SANITIZE))-$(notdir $(CXX))
 endif
 
-SOURCES  := $(filter-out src/main.cpp,$(wildcard src/*.cpp))
+# src/nn the network, src/data the data path, src/fast the speed appendix
+# (GEMM, vector type, thread pool), src/app the program around them.
+SOURCES  := $(filter-out src/app/main.cpp,$(wildcard src/*/*.cpp))
+HEADERS  := $(wildcard src/*/*.h)
 OBJECTS  := $(SOURCES:src/%.cpp=$(BUILD)/%.o)
 TESTS    := $(wildcard tests/*.cpp)
 TEST_OBJECTS := $(TESTS:tests/%.cpp=$(BUILD)/tests/%.o)
@@ -59,21 +62,20 @@ all: alexnet data
 alexnet: $(BUILD)/alexnet
 	cp $< $@
 
-$(BUILD)/alexnet: $(OBJECTS) $(BUILD)/main.o
+$(BUILD)/alexnet: $(OBJECTS) $(BUILD)/app/main.o
 	$(CXX) $(FLAGS) $(CXXFLAGS) $^ -o $@
 
-$(BUILD)/%.o: src/%.cpp $(wildcard src/*.h) | $(BUILD)
-	$(CXX) $(FLAGS) $(CXXFLAGS) -c $< -o $@
+$(BUILD)/%.o: src/%.cpp $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CXX) $(FLAGS) $(CXXFLAGS) -Isrc -c $< -o $@
 
 # Catch2's header is big: tests/main.cpp compiles it once, the rest only declare tests.
-$(BUILD)/tests/%.o: tests/%.cpp $(wildcard src/*.h tests/*.h) | $(BUILD)/tests
+$(BUILD)/tests/%.o: tests/%.cpp $(HEADERS) $(wildcard tests/*.h)
+	@mkdir -p $(dir $@)
 	$(CXX) $(FLAGS) $(CXXFLAGS) -Isrc -Ithird_party/catch2 -c $< -o $@
 
 $(BUILD)/run_tests: $(OBJECTS) $(TEST_OBJECTS)
 	$(CXX) $(FLAGS) $(CXXFLAGS) $^ -o $@
-
-$(BUILD) $(BUILD)/tests:
-	mkdir -p $@
 
 data:
 	@scripts/fetch_mnist.sh data/mnist
@@ -110,7 +112,8 @@ FUZZ_TARGETS := pgm idx checkpoint
 FUZZ_SECONDS ?= 30
 FUZZ_OBJECTS := $(SOURCES:src/%.cpp=$(FUZZ_BUILD)/%.o)
 
-$(FUZZ_BUILD)/%.o: src/%.cpp $(wildcard src/*.h) | $(FUZZ_BUILD)
+$(FUZZ_BUILD)/%.o: src/%.cpp $(HEADERS)
+	@mkdir -p $(dir $@)
 	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.cpp $(FUZZ_OBJECTS)

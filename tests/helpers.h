@@ -13,7 +13,7 @@
 #include <iterator>
 #include <unistd.h>
 
-#include "rng.h"
+#include "nn/rng.h"
 
 inline std::vector<float> random_vector(size_t n, uint64_t seed, float lo = -1.0f, float hi = 1.0f) {
     Rng rng(seed);

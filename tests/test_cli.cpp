@@ -15,10 +15,10 @@
 #include <thread>
 
 #include "catch.hpp"
-#include "checkpoint.h"
+#include "app/checkpoint.h"
 #include "helpers.h"
-#include "model.h"
-#include "pgm.h"
+#include "nn/model.h"
+#include "data/pgm.h"
 
 extern char** environ;
 

@@ -7,14 +7,14 @@
 #include <cstring>
 
 #include "catch.hpp"
-#include "checkpoint.h"
+#include "app/checkpoint.h"
 #include "helpers.h"
-#include "mnist.h"
-#include "model.h"
-#include "pgm.h"
-#include "preprocess.h"
-#include "thread_pool.h"
-#include "train.h"
+#include "data/mnist.h"
+#include "nn/model.h"
+#include "data/pgm.h"
+#include "data/preprocess.h"
+#include "fast/thread_pool.h"
+#include "app/train.h"
 
 namespace {
 

@@ -4,9 +4,9 @@
 #include <cstring>
 
 #include "catch.hpp"
-#include "gemm.h"
+#include "fast/gemm.h"
 #include "helpers.h"
-#include "thread_pool.h"
+#include "fast/thread_pool.h"
 
 namespace {
 

@@ -5,11 +5,11 @@
 #include <cmath>
 #include <cstring>
 
-#include "adam.h"
+#include "nn/adam.h"
 #include "catch.hpp"
 #include "helpers.h"
-#include "layers.h"
-#include "thread_pool.h"
+#include "nn/layers.h"
+#include "fast/thread_pool.h"
 
 namespace {
 

@@ -4,13 +4,13 @@
 // on a small synthetic set.
 #include <cstring>
 
-#include "adam.h"
+#include "nn/adam.h"
 #include "catch.hpp"
 #include "helpers.h"
-#include "model.h"
-#include "simd.h"
-#include "thread_pool.h"
-#include "train_step.h"
+#include "nn/model.h"
+#include "fast/simd.h"
+#include "fast/thread_pool.h"
+#include "nn/train_step.h"
 
 namespace {
 

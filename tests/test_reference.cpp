@@ -10,12 +10,12 @@
 #include <string>
 #include <vector>
 
-#include "adam.h"
+#include "nn/adam.h"
 #include "catch.hpp"
 #include "helpers.h"
-#include "model.h"
-#include "thread_pool.h"
-#include "train_step.h"
+#include "nn/model.h"
+#include "fast/thread_pool.h"
+#include "nn/train_step.h"
 
 namespace {
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "fuzz_input_file.h"
-#include "mnist.h"
+#include "data/mnist.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string path = write_fuzz_input("idx", data, size);

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "pgm.h"
-#include "preprocess.h"
+#include "data/pgm.h"
+#include "data/preprocess.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     try {

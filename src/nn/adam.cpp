@@ -1,9 +1,9 @@
 // adam.cpp — Adam: one pass over weights, gradients and both moments.
-#include "adam.h"
+#include "nn/adam.h"
 
 #include <cmath>
 
-#include "thread_pool.h"
+#include "fast/thread_pool.h"
 
 namespace {
 

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "adam.h"
-#include "model.h"
+#include "nn/adam.h"
+#include "nn/model.h"
 
 class ThreadPool;
 class MnistSet;

@@ -11,8 +11,8 @@
 
 #include <cstdint>
 
-#include "adam.h"
-#include "model.h"
+#include "nn/adam.h"
+#include "nn/model.h"
 
 class ThreadPool;
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "model.h"
+#include "nn/model.h"
 
 // Prints a table like Keras' model.summary(): each layer, its output shape,
 // parameters and multiply-adds per image; totals; and the memory of the

@@ -1,13 +1,13 @@
 // preprocess.cpp — bytes to network input: scale, bilinear resize, channels.
-#include "preprocess.h"
+#include "data/preprocess.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
 
-#include "mnist.h"
-#include "thread_pool.h"
+#include "data/mnist.h"
+#include "fast/thread_pool.h"
 
 namespace {
 

@@ -14,15 +14,15 @@
 
 #include <sys/stat.h>
 
-#include "bench.h"
-#include "checkpoint.h"
-#include "report.h"
-#include "mnist.h"
-#include "model.h"
-#include "pgm.h"
-#include "preprocess.h"
-#include "thread_pool.h"
-#include "train.h"
+#include "app/bench.h"
+#include "app/checkpoint.h"
+#include "app/report.h"
+#include "data/mnist.h"
+#include "nn/model.h"
+#include "data/pgm.h"
+#include "data/preprocess.h"
+#include "fast/thread_pool.h"
+#include "app/train.h"
 
 namespace {
 

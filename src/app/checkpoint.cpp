@@ -1,5 +1,5 @@
 // checkpoint.cpp — the checkpoint writer and its strict reader.
-#include "checkpoint.h"
+#include "app/checkpoint.h"
 
 #include <array>
 #include <cmath>
@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "errors.h"
+#include "data/errors.h"
 
 // The format stores floats and integers little-endian, and this code writes
 // and reads them as they sit in memory.

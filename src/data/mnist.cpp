@@ -1,6 +1,6 @@
 // mnist.cpp — IDX parsing and batch reads. Every header field is checked
 // against the real file size before anything is sized by it.
-#include "mnist.h"
+#include "data/mnist.h"
 
 #include <cerrno>
 #include <cstring>
@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "errors.h"
+#include "data/errors.h"
 
 namespace {
 

@@ -1,6 +1,6 @@
 // report.cpp — tables and pictures for people: summary, history CSV and SVG
 // curves, confusion heat map, filter and feature-map grids.
-#include "report.h"
+#include "app/report.h"
 
 #include <algorithm>
 #include <cmath>
@@ -10,7 +10,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "pgm.h"
+#include "data/pgm.h"
 
 namespace {
 

@@ -1,7 +1,7 @@
 // model.cpp — AlexNet's layer table, parameter layout, forward and backward.
 // forward() reads like the table in DESIGN.md; backward() is the same list
 // reversed, each step undoing one step of forward.
-#include "model.h"
+#include "nn/model.h"
 
 #include <algorithm>
 #include <chrono>
@@ -10,8 +10,8 @@
 
 #include <unistd.h>
 
-#include "rng.h"
-#include "thread_pool.h"
+#include "nn/rng.h"
+#include "fast/thread_pool.h"
 
 // ---------------------------------------------------------------------------
 // The layer table

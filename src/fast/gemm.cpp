@@ -16,15 +16,15 @@
 //      will reuse them, and calls the micro-kernel, which keeps an MR x NR
 //      block of C in registers.
 // Leaves out: alpha, hand-written assembly, runtime CPU dispatch.
-#include "gemm.h"
+#include "fast/gemm.h"
 
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <vector>
 
-#include "simd.h"
-#include "thread_pool.h"
+#include "fast/simd.h"
+#include "fast/thread_pool.h"
 
 // ---------------------------------------------------------------------------
 // Blocking parameters

@@ -1,6 +1,6 @@
 // thread_pool.cpp — the std::thread pool behind every parallel loop.
 // See thread_pool.h for the contract.
-#include "thread_pool.h"
+#include "fast/thread_pool.h"
 
 #include <algorithm>
 #include <chrono>

@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "layers.h"
-#include "tensor.h"
+#include "nn/layers.h"
+#include "nn/tensor.h"
 
 class ThreadPool;
 

@@ -1,5 +1,5 @@
 // pgm.cpp — a strict PGM parser: every field is range-checked before use.
-#include "pgm.h"
+#include "data/pgm.h"
 
 #include <cctype>
 #include <cerrno>
@@ -9,7 +9,7 @@
 #include <stdexcept>
 #include <sys/stat.h>
 
-#include "errors.h"
+#include "data/errors.h"
 
 namespace {
 

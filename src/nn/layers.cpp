@@ -4,15 +4,15 @@
 //
 // Parallel loops are split by what they write (images, channels, rows), so no
 // two threads ever add into the same float.
-#include "layers.h"
+#include "nn/layers.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
 
-#include "gemm.h"
-#include "thread_pool.h"
+#include "fast/gemm.h"
+#include "fast/thread_pool.h"
 
 // ---------------------------------------------------------------------------
 // im2col / col2im

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "model.h"
+#include "nn/model.h"
 
 constexpr char kCheckpointMagic[8] = {'A', 'L', 'E', 'X', 'N', 'E', 'T', 'C'};
 constexpr uint32_t kCheckpointVersion = 1;

@@ -1,7 +1,7 @@
 // bench.cpp — ./alexnet bench. Every figure is a median over repeats after a
 // warm-up, and is reported next to the limit it is bounded by, measured in
 // this same process: FMA peak for compute, triad bandwidth for memory.
-#include "bench.h"
+#include "app/bench.h"
 
 #include <algorithm>
 #include <chrono>
@@ -11,12 +11,12 @@
 #include <string>
 #include <vector>
 
-#include "adam.h"
-#include "gemm.h"
-#include "rng.h"
-#include "simd.h"
-#include "thread_pool.h"
-#include "train_step.h"
+#include "nn/adam.h"
+#include "fast/gemm.h"
+#include "nn/rng.h"
+#include "fast/simd.h"
+#include "fast/thread_pool.h"
+#include "nn/train_step.h"
 
 // The Makefile names the -march the binary was built for.
 #ifndef ALEXNET_TARGET

@@ -1,5 +1,5 @@
 // train_step.cpp — forward, loss, backward, Adam: see train_step.h.
-#include "train_step.h"
+#include "nn/train_step.h"
 
 #include <chrono>
 #include <cmath>

@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "model.h"
+#include "nn/model.h"
 
 struct BenchOptions {
     int threads = 0;          // 0: all hardware threads

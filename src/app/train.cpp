@@ -1,7 +1,7 @@
 // train.cpp — the custom training loop (the C++ twin of the original
 // project's tf.GradientTape loop): per step, read a batch, preprocess it, run
 // forward, loss, backward and one Adam update.
-#include "train.h"
+#include "app/train.h"
 
 #include <algorithm>
 #include <atomic>
@@ -17,13 +17,13 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include "checkpoint.h"
-#include "mnist.h"
-#include "report.h"
-#include "preprocess.h"
-#include "rng.h"
-#include "thread_pool.h"
-#include "train_step.h"
+#include "app/checkpoint.h"
+#include "data/mnist.h"
+#include "app/report.h"
+#include "data/preprocess.h"
+#include "nn/rng.h"
+#include "fast/thread_pool.h"
+#include "nn/train_step.h"
 
 // ---------------------------------------------------------------------------
 // Data order
