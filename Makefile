@@ -116,6 +116,7 @@ $(FUZZ_BUILD)/%.o: src/%.cpp $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
+.SECONDARY: $(FUZZ_OBJECTS)  # objects reached through the pattern rule below: keep them
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.cpp $(FUZZ_OBJECTS)
 	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer $^ -o $@ -pthread
 
