@@ -169,7 +169,7 @@ TEST_CASE("a non-finite loss stops training, names the layer, keeps the checkpoi
     const std::string start = temp_path("nan_start.model"), out = temp_path("nan_out.model");
     Model poisoned(ModelConfig{1, 39, 1, 10}, 1);
     poisoned.init_weights(1);
-    poisoned.params[poisoned.param_info[4].offset + 7] = std::nanf("");  // conv3.weight
+    poisoned.param(poisoned.layout.conv[2].weight)[7] = std::nanf("");  // conv3.weight
     save_checkpoint(start, poisoned, nullptr);
     write_file(out, "previous checkpoint");
     const RunResult r = run_alexnet(small_training(out) + " --init " + start);

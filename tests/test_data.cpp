@@ -344,7 +344,7 @@ TEST_CASE("a checkpoint written byte by byte from the documented format loads", 
     // What an outside tool would do (README, "Checkpoint format"): little-endian
     // fields, every tensor with its name and shape, no training state, CRC-32.
     const ModelConfig config{1, 39, 1, 10};
-    const std::vector<ParamInfo> layout = parameter_layout(config);
+    const std::vector<ParamInfo> layout = parameter_layout(config).in_order();
     std::string bytes = "ALEXNETC";
     auto u32 = [&](uint32_t v) { bytes.append(reinterpret_cast<const char*>(&v), 4); };
     u32(1);                                  // version

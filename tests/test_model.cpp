@@ -75,10 +75,13 @@ struct GradcheckSetup {
 TEST_CASE("the default model has the layer table's shapes and 3,805,114 parameters", "[model]") {
     Model model(ModelConfig{}, 2);
     CHECK(model.parameter_count() == 3805114);
-    CHECK(model.param_info[0].shape == std::vector<int>{24, 1, 11, 11});
-    CHECK(model.param_info[2].shape == std::vector<int>{64, 24, 5, 5});
-    CHECK(model.param_info[10].shape == std::vector<int>{2304, 64});
-    CHECK(model.param_info[16].shape == std::vector<int>{10, 1024});
+    CHECK(model.layout.conv[0].weight.shape == std::vector<int>{24, 1, 11, 11});
+    CHECK(model.layout.conv[1].weight.shape == std::vector<int>{64, 24, 5, 5});
+    CHECK(model.layout.conv[4].bias.name == "conv5.bias");
+    CHECK(model.layout.dense[0].weight.shape == std::vector<int>{2304, 64});
+    CHECK(model.layout.dense[3].weight.shape == std::vector<int>{10, 1024});
+    CHECK(model.param_info.size() == 18);  // the same tensors in checkpoint order
+    CHECK(model.param_info[10].name == "dense1.weight");
     CHECK(model.conv[0].out.shape == std::vector<int>{2, 24, 12, 12});
     CHECK(model.conv[0].pooled.shape == std::vector<int>{2, 24, 6, 6});
     CHECK(model.conv[1].pooled.shape == std::vector<int>{2, 64, 3, 3});

@@ -171,7 +171,7 @@ Checkpoint load_checkpoint(const std::string& path) {
     if (flags > 1) fail(path, "unknown flags " + std::to_string(flags));
     ck.has_training_state = flags & 1;
 
-    const std::vector<ParamInfo> layout = parameter_layout(ck.config);
+    const std::vector<ParamInfo> layout = parameter_layout(ck.config).in_order();
     const int64_t expected = expected_file_size(layout, ck.has_training_state);
     if (st.st_size != expected)
         fail(path, "file is " + std::to_string(st.st_size) + " bytes, but a model with filters " +

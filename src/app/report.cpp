@@ -55,7 +55,7 @@ void to_grey_bytes(uint8_t* dst, const float* x, int64_t n, int64_t stride = 1) 
 void print_summary(const ModelConfig& c, int batch) {
     const auto specs = conv_specs(c);
     const auto geometry = conv_geometries(c, 1);
-    const std::vector<ParamInfo> layout = parameter_layout(c);
+    const std::vector<ParamInfo> layout = parameter_layout(c).in_order();
     std::printf("AlexNet: filters %d, input %dx%dx%d\n\n", c.filters, c.channels, c.image_size, c.image_size);
     std::printf("%-28s %-14s %14s %18s\n", "layer", "output shape", "parameters", "mult-adds/image");
     const std::string rule(77, '-');
@@ -303,7 +303,7 @@ struct Grid {
 }  // namespace
 
 void write_filter_grid(const std::string& path, const Model& model, int scale) {
-    const ParamInfo& w = model.param_info[0];  // conv1.weight (OC, C, K, K)
+    const ParamInfo& w = model.layout.conv[0].weight;  // (OC, C, K, K)
     const int oc = w.shape[0], c = w.shape[1], k = w.shape[2];
     const int channels = c == 3 ? 3 : 1;
     Grid grid(oc, k, k, scale, channels);

@@ -63,22 +63,24 @@ int min_image_size() {
 // ---------------------------------------------------------------------------
 // Construction: parameter layout and activation buffers
 
-std::vector<ParamInfo> parameter_layout(const ModelConfig& cfg) {
-    std::vector<ParamInfo> layout;
-    auto add = [&](const std::string& name, std::vector<int> shape) {
+ParameterLayout parameter_layout(const ModelConfig& cfg) {
+    ParameterLayout layout;
+    int64_t next = 0;  // the first free float of the flat buffer
+    auto tensor = [&](const std::string& name, std::vector<int> shape) {
         ParamInfo p;
         p.name = name;
         p.size = Tensor::element_count(shape);
         p.shape = std::move(shape);
-        p.offset = layout.empty() ? 0 : layout.back().offset + layout.back().size;
-        layout.push_back(p);
+        p.offset = next;
+        next += p.size;
+        return p;
     };
     int channels = cfg.channels;
     for (int i = 0; i < kConvLayers; ++i) {
         const ConvSpec s = conv_specs(cfg)[i];
         const std::string name = "conv" + std::to_string(i + 1);
-        add(name + ".weight", {s.out_channels, channels, s.kernel, s.kernel});
-        add(name + ".bias", {s.out_channels});
+        layout.conv[i].weight = tensor(name + ".weight", {s.out_channels, channels, s.kernel, s.kernel});
+        layout.conv[i].bias = tensor(name + ".bias", {s.out_channels});
         channels = s.out_channels;
     }
     const int side = final_feature_size(cfg.image_size);
@@ -86,11 +88,18 @@ std::vector<ParamInfo> parameter_layout(const ModelConfig& cfg) {
     for (int i = 0; i < kDenseLayers; ++i) {
         const int width = dense_widths(cfg)[i];
         const std::string name = "dense" + std::to_string(i + 1);
-        add(name + ".weight", {width, features});
-        add(name + ".bias", {width});
+        layout.dense[i].weight = tensor(name + ".weight", {width, features});
+        layout.dense[i].bias = tensor(name + ".bias", {width});
         features = width;
     }
     return layout;
+}
+
+std::vector<ParamInfo> ParameterLayout::in_order() const {
+    std::vector<ParamInfo> all;
+    for (const LayerParameters& l : conv) all.insert(all.end(), {l.weight, l.bias});
+    for (const LayerParameters& l : dense) all.insert(all.end(), {l.weight, l.bias});
+    return all;
 }
 
 std::array<ConvGeometry, kConvLayers> conv_geometries(const ModelConfig& cfg, int batch) {
@@ -106,7 +115,7 @@ std::array<ConvGeometry, kConvLayers> conv_geometries(const ModelConfig& cfg, in
 }
 
 int64_t model_memory_bytes(const ModelConfig& cfg, int batch) {
-    const std::vector<ParamInfo> layout = parameter_layout(cfg);
+    const std::vector<ParamInfo> layout = parameter_layout(cfg).in_order();
     int64_t floats = 2 * (layout.back().offset + layout.back().size);  // params, grads
     int64_t largest_col = 0;
     const auto specs = conv_specs(cfg);
@@ -145,7 +154,8 @@ Model::Model(const ModelConfig& cfg, int batch) : config(cfg), max_batch(batch) 
                                  std::to_string(cfg.image_size) + " and batch " + std::to_string(batch) +
                                  " need " + std::to_string(needed >> 20) + " MiB of memory; this machine has " +
                                  std::to_string(available >> 20) + " MiB");
-    param_info = parameter_layout(cfg);
+    layout = parameter_layout(cfg);
+    param_info = layout.in_order();
     const int64_t total = param_info.back().offset + param_info.back().size;
     params.assign(total, 0.0f);
     grads.assign(total, 0.0f);
@@ -169,7 +179,7 @@ Model::Model(const ModelConfig& cfg, int batch) : config(cfg), max_batch(batch) 
     }
     dcol = Tensor({static_cast<int>(largest_col)});
     for (int i = 0; i < kDenseLayers; ++i) {
-        const ParamInfo& weight = param_info[2 * (kConvLayers + i)];
+        const ParamInfo& weight = layout.dense[i].weight;
         dense[i].out_features = weight.shape[0];
         dense[i].in_features = weight.shape[1];
         dense[i].out = Tensor({batch, weight.shape[0]});
@@ -241,7 +251,7 @@ const float* Model::forward(const float* input, int n, ThreadPool& pool) {
         LayerTimer timer(profile ? &profile->forward_seconds[i] : nullptr);
         ConvActivations& a = conv[i];
         const ConvGeometry g = geometry_for(a, n);
-        conv_forward(a.out.ptr(), a.col.ptr(), a.gemm_out.ptr(), x, conv_weight(i), conv_bias(i),
+        conv_forward(a.out.ptr(), a.col.ptr(), a.gemm_out.ptr(), x, param(layout.conv[i].weight), param(layout.conv[i].bias),
                      g, pool);
         relu_forward(a.out.ptr(), out_floats(g), pool);
         if (a.pools())
@@ -253,7 +263,7 @@ const float* Model::forward(const float* input, int n, ThreadPool& pool) {
     for (int i = 0; i < kDenseLayers; ++i) {
         LayerTimer timer(profile ? &profile->forward_seconds[kConvLayers + i] : nullptr);
         DenseActivations& d = dense[i];
-        dense_forward(d.out.ptr(), x, dense_weight(i), dense_bias(i), n, d.in_features,
+        dense_forward(d.out.ptr(), x, param(layout.dense[i].weight), param(layout.dense[i].bias), n, d.in_features,
                       d.out_features, pool);
         if (i + 1 < kDenseLayers) relu_forward(d.out.ptr(), static_cast<int64_t>(n) * d.out_features, pool);
         x = d.out.ptr();
@@ -292,8 +302,8 @@ void Model::backward(const uint8_t* labels, int n, ThreadPool& pool) {
         // out = in · weightᵀ + bias, where in is the previous layer's output
         const float* in = i > 0 ? dense[i - 1].out.ptr() : conv[kConvLayers - 1].result().ptr();
         float* din = i > 0 ? dense[i - 1].dout.ptr() : conv[kConvLayers - 1].dresult().ptr();
-        dense_backward(grad_of(dense_weight(i)), grad_of(dense_bias(i)), din, d.dout.ptr(), in,
-                       dense_weight(i), n, d.in_features, d.out_features, pool);
+        dense_backward(grad(layout.dense[i].weight), grad(layout.dense[i].bias), din, d.dout.ptr(), in,
+                       param(layout.dense[i].weight), n, d.in_features, d.out_features, pool);
     }
     for (int i = kConvLayers - 1; i >= 0; --i) {
         LayerTimer timer(profile ? &profile->backward_seconds[i] : nullptr);
@@ -308,7 +318,7 @@ void Model::backward(const uint8_t* labels, int n, ThreadPool& pool) {
         // out = conv(in), in seen through the im2col kept in a.col; the first
         // layer needs no gradient for its input image
         float* din = i > 0 ? conv[i - 1].dresult().ptr() : nullptr;
-        conv_backward(grad_of(conv_weight(i)), grad_of(conv_bias(i)), din, a.gemm_out.ptr(),
-                      dcol.ptr(), a.dout.ptr(), a.col.ptr(), conv_weight(i), g, pool);
+        conv_backward(grad(layout.conv[i].weight), grad(layout.conv[i].bias), din, a.gemm_out.ptr(),
+                      dcol.ptr(), a.dout.ptr(), a.col.ptr(), param(layout.conv[i].weight), g, pool);
     }
 }

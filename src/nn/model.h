@@ -50,8 +50,34 @@ struct ParamInfo {
     int64_t size = 0;        // number of floats
 };
 
-// Names, shapes and offsets of every parameter tensor, in checkpoint order.
-std::vector<ParamInfo> parameter_layout(const ModelConfig& config);
+// One layer's parameters.
+struct LayerParameters {
+    ParamInfo weight;
+    ParamInfo bias;
+};
+
+// Every parameter tensor by name, with its shape for the default model
+// (filters 8, input 1 x 56 x 56):
+struct ParameterLayout {
+    std::array<LayerParameters, kConvLayers> conv;
+    //   conv[0]  conv1.weight (24, 1, 11, 11)   conv1.bias (24)
+    //   conv[1]  conv2.weight (64, 24, 5, 5)    conv2.bias (64)
+    //   conv[2]  conv3.weight (96, 64, 3, 3)    conv3.bias (96)
+    //   conv[3]  conv4.weight (96, 96, 3, 3)    conv4.bias (96)
+    //   conv[4]  conv5.weight (64, 96, 3, 3)    conv5.bias (64)
+    std::array<LayerParameters, kDenseLayers> dense;
+    //   dense[0] dense1.weight (2304, 64)       dense1.bias (2304)
+    //   dense[1] dense2.weight (1024, 2304)     dense2.bias (1024)
+    //   dense[2] dense3.weight (1024, 1024)     dense3.bias (1024)
+    //   dense[3] dense4.weight (10, 1024)       dense4.bias (10)
+
+    // All of them in checkpoint order: conv1.weight, conv1.bias, ..., dense4.bias,
+    // which is also their order in the flat parameter buffer.
+    std::vector<ParamInfo> in_order() const;
+};
+
+// Names, shapes and offsets of every parameter tensor.
+ParameterLayout parameter_layout(const ModelConfig& config);
 
 // The geometry of each conv layer for a batch of `batch` images: the one
 // place that walks the layer table's sizes (final_feature_size and the
@@ -96,7 +122,9 @@ struct Model {
     ModelConfig config;
     int max_batch = 0;
 
-    // Parameters, in checkpoint order: conv1.weight, conv1.bias, ..., dense4.bias.
+    // Parameters: layout.conv[0].weight is conv1.weight, and so on;
+    // param_info lists the same tensors in checkpoint order.
+    ParameterLayout layout;
     std::vector<ParamInfo> param_info;
     std::vector<float> params;  // all weights and biases back to back
     std::vector<float> grads;   // same layout: d loss / d params of the last backward
@@ -112,12 +140,10 @@ struct Model {
     // std::runtime_error for a configuration larger than this machine's memory.
     Model(const ModelConfig& config, int max_batch);
 
-    // Views of one layer's parameters (and their gradients).
-    float* conv_weight(int i) { return params.data() + param_info[2 * i].offset; }
-    float* conv_bias(int i) { return params.data() + param_info[2 * i + 1].offset; }
-    float* dense_weight(int i) { return params.data() + param_info[2 * (kConvLayers + i)].offset; }
-    float* dense_bias(int i) { return params.data() + param_info[2 * (kConvLayers + i) + 1].offset; }
-    float* grad_of(const float* param) { return grads.data() + (param - params.data()); }
+    // A parameter tensor's values, and its gradient: param(layout.conv[0].weight).
+    float* param(const ParamInfo& p) { return params.data() + p.offset; }
+    const float* param(const ParamInfo& p) const { return params.data() + p.offset; }
+    float* grad(const ParamInfo& p) { return grads.data() + p.offset; }
 
     int64_t parameter_count() const { return static_cast<int64_t>(params.size()); }
 
