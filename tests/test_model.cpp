@@ -34,15 +34,14 @@ void train_steps(Model& model, int steps, int batch, double lr, ThreadPool& pool
                  std::vector<float>* losses = nullptr) {
     const SyntheticDigits digits(99);
     Rng rng(data_seed);
-    std::vector<float> m(model.parameter_count(), 0.0f), v(model.parameter_count(), 0.0f);
+    AdamState state(model.parameter_count());
     std::vector<float> input;
     std::vector<uint8_t> labels;
     AdamConfig adam;
     adam.lr = lr;
     for (int step = 1; step <= steps; ++step) {
         digits.batch(input, labels, batch, model.config.image_size, rng);
-        const StepResult r = train_step(model, input.data(), labels.data(), batch, m.data(), v.data(), step,
-                                        adam, pool);
+        const StepResult r = train_step(model, input.data(), labels.data(), batch, state, adam, pool);
         if (losses) losses->push_back(static_cast<float>(r.loss));
     }
 }

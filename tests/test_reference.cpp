@@ -96,10 +96,11 @@ TEST_CASE("logits, loss, every gradient and one Adam step match PyTorch's for th
     for (float l : ref["labels"]) labels.push_back(static_cast<uint8_t>(l));
     REQUIRE(static_cast<int>(labels.size()) == ref.batch);
 
-    std::vector<float> m(model.parameter_count(), 0.0f), v(model.parameter_count(), 0.0f);
+    AdamState state(model.parameter_count());
     AdamConfig adam;
     adam.lr = 1e-3;
-    const StepResult step = train_step(model, input.data(), labels.data(), ref.batch, m.data(), v.data(), 1, adam, pool);
+    const StepResult step = train_step(model, input.data(), labels.data(), ref.batch, state, adam, pool);
+    CHECK(state.step == 1);
 
     check_close("logits", model.dense[kDenseLayers - 1].out.ptr(), ref["logits"], 1e-5, 1e-6);
     CHECK(step.loss == Approx(ref["loss"][0]).epsilon(1e-5));

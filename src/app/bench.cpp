@@ -197,7 +197,7 @@ StepTimes time_training(const ModelConfig& config, int B, int steps, ThreadPool&
     Model model(config, B);
     model.init_weights(7);
     SyntheticBatch batch(config, B);
-    std::vector<float> m(model.parameter_count(), 0.0f), v(model.parameter_count(), 0.0f);
+    AdamState adam_state(model.parameter_count());
     AdamConfig adam;
     StepTimes result;
     std::vector<double> times, adam_times;
@@ -207,7 +207,7 @@ StepTimes time_training(const ModelConfig& config, int B, int steps, ThreadPool&
         model.profile = measured ? &result.layers : nullptr;
         const double adam_before = result.layers.adam_seconds;
         const double t0 = now_seconds();
-        train_step(model, batch.input.ptr(), batch.labels.data(), B, m.data(), v.data(), step, adam, pool);
+        train_step(model, batch.input.ptr(), batch.labels.data(), B, adam_state, adam, pool);
         const double t1 = now_seconds();
         if (measured) {
             times.push_back(t1 - t0);

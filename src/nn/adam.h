@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 class ThreadPool;
 
@@ -13,6 +14,15 @@ struct AdamConfig {
     double beta1 = 0.9;   // decay of the first moment (mean of gradients)
     double beta2 = 0.999; // decay of the second moment (mean of squared gradients)
     double eps = 1e-7;    // added to sqrt(v̂), outside the square root
+};
+
+// What Adam remembers between updates: two moments per parameter, and how
+// many updates it has made (t, which sets the bias correction).
+struct AdamState {
+    std::vector<float> m;  // (parameter_count) running mean of the gradients
+    std::vector<float> v;  // (parameter_count) running mean of their squares
+    int64_t step = 0;      // updates made so far; the next one is step + 1
+    explicit AdamState(int64_t parameters = 0) : m(parameters, 0.0f), v(parameters, 0.0f) {}
 };
 
 // One update of n parameters. step is 1 for the first update (it sets the

@@ -4,16 +4,17 @@
 #include <chrono>
 #include <cmath>
 
-StepResult train_step(Model& model, const float* input, const uint8_t* labels, int n, float* adam_m,
-                      float* adam_v, int64_t step, const AdamConfig& adam, ThreadPool& pool) {
+StepResult train_step(Model& model, const float* input, const uint8_t* labels, int n, AdamState& adam,
+                      const AdamConfig& config, ThreadPool& pool) {
     StepResult result;
     model.forward(input, n, pool);
     result.loss = model.loss(labels, n, &result.correct);
     if (!std::isfinite(result.loss)) return result;
     model.backward(labels, n, pool);
     const auto adam_start = std::chrono::steady_clock::now();
-    adam_update(model.params.data(), adam_m, adam_v, model.grads.data(), model.parameter_count(), step, adam,
-                pool);
+    ++adam.step;
+    adam_update(model.params.data(), adam.m.data(), adam.v.data(), model.grads.data(), model.parameter_count(),
+                adam.step, config, pool);
     if (model.profile)
         model.profile->adam_seconds +=
             std::chrono::duration<double>(std::chrono::steady_clock::now() - adam_start).count();

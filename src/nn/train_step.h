@@ -21,10 +21,9 @@ struct StepResult {
     int correct = 0;    // how many argmax predictions matched the labels
 };
 
-// Trains on one batch: input (n, C, S, S), labels (n). adam_m and adam_v
-// (parameter_count floats each) are Adam's moments; step is the number of
-// this update, 1 for the first (it sets Adam's bias correction). If the loss
-// is not finite, nothing is updated and the result says so: the caller
-// decides what to report.
-StepResult train_step(Model& model, const float* input, const uint8_t* labels, int n, float* adam_m,
-                      float* adam_v, int64_t step, const AdamConfig& adam, ThreadPool& pool);
+// Trains on one batch: input (n, C, S, S), labels (n); adam holds Adam's
+// moments and step count, and the update makes it one step more. If the loss
+// is not finite, nothing is updated (not even adam.step) and the result says
+// so: the caller decides what to report.
+StepResult train_step(Model& model, const float* input, const uint8_t* labels, int n, AdamState& adam,
+                      const AdamConfig& config, ThreadPool& pool);
