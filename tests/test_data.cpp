@@ -6,6 +6,8 @@
 
 #include <cstring>
 
+#include <unistd.h>
+
 #include "catch.hpp"
 #include "app/checkpoint.h"
 #include "helpers.h"
@@ -74,6 +76,23 @@ TEST_CASE("IDX reader reads batches by index, both file spellings", "[idx]") {
         CHECK(pixels[kMnistPixels + 783] == 783 % 256);  // image 0, pixel 783
         CHECK(pixels[2 * kMnistPixels + 10] == 12);   // image 2, pixel 10
     }
+}
+
+TEST_CASE("an IDX file that shrinks while open: a short read, then a clear error", "[idx][errors]") {
+    const std::string dir = make_set(idx_images(10), idx_labels(10), "train", false);
+    const std::string path = dir + "/train-images-idx3-ubyte";
+    IdxFile images(path, IdxFile::Kind::Images);
+    // Cut the file 100 bytes into image 5: pread returns those 100 bytes,
+    // the reader asks for the rest, and gets nothing.
+    REQUIRE(::truncate(path.c_str(), 16 + 5 * kMnistPixels + 100) == 0);
+    std::vector<uint8_t> pixels(kMnistPixels);
+    const uint32_t before[1] = {4};
+    images.read_images(pixels.data(), before, 1);  // still whole
+    CHECK(pixels[0] == 4);
+    const uint32_t cut[1] = {5};
+    CHECK_THROWS_WITH(images.read_images(pixels.data(), cut, 1),
+                      path + ": read failed at byte " + std::to_string(16 + 5 * kMnistPixels + 100) +
+                          " (file shrank?)");
 }
 
 TEST_CASE("evaluation batches cross the end of the set: 5 images in batches of 2", "[idx]") {
@@ -399,6 +418,27 @@ TEST_CASE("to_mnist_form: MNIST images unchanged, drawings inverted, cropped, fi
     CHECK(out[0] == 0.0f);           // on a dark background
     CHECK(std::fabs(my / mass - 14.0) <= 0.5);  // centre of mass at the centre
     CHECK(std::fabs(mx / mass - 14.0) <= 0.5);
+}
+
+TEST_CASE("to_mnist_form: the border decides the background, not the majority of the pixels", "[preprocess]") {
+    // A light square covering 64% of a dark 40 x 40 canvas: most pixels are
+    // light, but the one-pixel border is dark, so this is light ink on a dark
+    // background and must not be inverted.
+    const int side = 40;
+    std::vector<float> drawing(side * side, 0.0f), out(kMnistPixels);
+    for (int y = 4; y < 36; ++y)
+        for (int x = 4; x < 36; ++x) drawing[y * side + x] = 0.9f;
+    CHECK_FALSE(to_mnist_form(out.data(), drawing.data(), side, side));
+    CHECK(out[14 * 28 + 14] > 0.5f);  // the square is the (light) digit
+    CHECK(out[0] == 0.0f);            // on a dark background
+    // The same picture with colours swapped is a dark square on light: inverted
+    // to the same MNIST form.
+    std::vector<float> swapped(drawing.size()), out_swapped(kMnistPixels);
+    for (size_t i = 0; i < drawing.size(); ++i) swapped[i] = 0.9f - drawing[i];
+    to_mnist_form(out_swapped.data(), swapped.data(), side, side);
+    const MaxDiff d = max_abs_diff(out.data(), out_swapped.data(), out.size());
+    INFO("max diff " << d.diff << " at " << d.index);
+    CHECK(d.diff < 1e-5);
 }
 
 TEST_CASE("resize_area averages the input area under each output pixel", "[preprocess]") {
