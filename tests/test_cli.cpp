@@ -14,11 +14,11 @@
 #include <cstdlib>
 #include <thread>
 
-#include "catch.hpp"
 #include "app/checkpoint.h"
+#include "catch.hpp"
+#include "data/pgm.h"
 #include "helpers.h"
 #include "nn/model.h"
-#include "data/pgm.h"
 
 extern char** environ;
 

@@ -8,15 +8,15 @@
 
 #include <unistd.h>
 
-#include "catch.hpp"
 #include "app/checkpoint.h"
-#include "helpers.h"
+#include "app/train.h"
+#include "catch.hpp"
 #include "data/mnist.h"
-#include "nn/model.h"
 #include "data/pgm.h"
 #include "data/preprocess.h"
 #include "fast/thread_pool.h"
-#include "app/train.h"
+#include "helpers.h"
+#include "nn/model.h"
 
 namespace {
 

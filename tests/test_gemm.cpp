@@ -5,8 +5,8 @@
 
 #include "catch.hpp"
 #include "fast/gemm.h"
-#include "helpers.h"
 #include "fast/thread_pool.h"
+#include "helpers.h"
 
 namespace {
 

@@ -5,11 +5,11 @@
 #include <cmath>
 #include <cstring>
 
-#include "nn/adam.h"
 #include "catch.hpp"
-#include "helpers.h"
-#include "nn/layers.h"
 #include "fast/thread_pool.h"
+#include "helpers.h"
+#include "nn/adam.h"
+#include "nn/layers.h"
 
 namespace {
 

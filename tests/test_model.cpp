@@ -4,12 +4,12 @@
 // on a small synthetic set.
 #include <cstring>
 
-#include "nn/adam.h"
 #include "catch.hpp"
-#include "helpers.h"
-#include "nn/model.h"
 #include "fast/simd.h"
 #include "fast/thread_pool.h"
+#include "helpers.h"
+#include "nn/adam.h"
+#include "nn/model.h"
 #include "nn/train_step.h"
 
 namespace {

@@ -10,11 +10,11 @@
 #include <string>
 #include <vector>
 
-#include "nn/adam.h"
 #include "catch.hpp"
-#include "helpers.h"
-#include "nn/model.h"
 #include "fast/thread_pool.h"
+#include "helpers.h"
+#include "nn/adam.h"
+#include "nn/model.h"
 #include "nn/train_step.h"
 
 namespace {

@@ -4,6 +4,7 @@
 #include "app/bench.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -11,11 +12,11 @@
 #include <string>
 #include <vector>
 
-#include "nn/adam.h"
 #include "fast/gemm.h"
-#include "nn/rng.h"
 #include "fast/simd.h"
 #include "fast/thread_pool.h"
+#include "nn/adam.h"
+#include "nn/rng.h"
 #include "nn/train_step.h"
 
 // The Makefile names the -march the binary was built for.
@@ -185,14 +186,54 @@ struct SyntheticBatch {
     }
 };
 
+// Wall time per layer, summed over the profiled steps. Index: conv1..conv5,
+// then dense1..dense4; a layer's time includes its ReLU and pooling.
+struct LayerProfile {
+    std::array<double, kConvLayers + kDenseLayers> forward_seconds{}, backward_seconds{};
+    double loss_seconds = 0.0;  // softmax cross-entropy, forward and backward
+};
+
 struct StepTimes {
-    double median_step = 0;        // seconds per training step
-    LayerProfile layers;           // summed over the measured steps
-    double adam_seconds = 0;       // summed over the measured steps
+    double median_step = 0;        // seconds per training step (train_step, untouched)
+    LayerProfile layers;           // summed over the profiled steps
+    double adam_seconds = 0;       // summed over the profiled steps
     double median_adam = 0;        // seconds of the median Adam pass
     int steps = 0;
 };
 
+// One training step taken apart: the calls that train_step and
+// Model::forward / backward make, in their order, each timed.
+void profiled_step(Model& model, const SyntheticBatch& batch, int B, AdamState& adam_state, const AdamConfig& adam,
+                   ThreadPool& pool, StepTimes& t) {
+    auto timed = [](double& slot, const auto& f) {
+        const double t0 = now_seconds();
+        f();
+        slot += now_seconds() - t0;
+    };
+    const float* x = batch.input.ptr();
+    for (int i = 0; i < kConvLayers; ++i)
+        timed(t.layers.forward_seconds[i], [&] { x = model.conv_layer_forward(i, x, B, pool); });
+    for (int i = 0; i < kDenseLayers; ++i)
+        timed(t.layers.forward_seconds[kConvLayers + i], [&] { x = model.dense_layer_forward(i, x, B, pool); });
+    timed(t.layers.loss_seconds, [&] {
+        model.loss(batch.labels.data(), B, nullptr);
+        model.loss_backward(batch.labels.data(), B);
+    });
+    for (int i = kDenseLayers - 1; i >= 0; --i)
+        timed(t.layers.backward_seconds[kConvLayers + i], [&] { model.dense_layer_backward(i, B, pool); });
+    for (int i = kConvLayers - 1; i >= 0; --i)
+        timed(t.layers.backward_seconds[i], [&] { model.conv_layer_backward(i, B, pool); });
+    double adam_seconds = 0;
+    timed(adam_seconds, [&] {
+        ++adam_state.step;
+        adam_update(model.params.data(), adam_state.m.data(), adam_state.v.data(), model.grads.data(),
+                    model.parameter_count(), adam_state.step, adam, pool);
+    });
+    t.adam_seconds += adam_seconds;
+}
+
+// The median step of train_step itself, then the same number of steps taken
+// apart for the per-layer profile.
 StepTimes time_training(const ModelConfig& config, int B, int steps, ThreadPool& pool) {
     Model model(config, B);
     model.init_weights(7);
@@ -203,18 +244,15 @@ StepTimes time_training(const ModelConfig& config, int B, int steps, ThreadPool&
     std::vector<double> times, adam_times;
     const int warmup = 3;
     for (int step = 1; step <= warmup + steps; ++step) {
-        const bool measured = step > warmup;
-        model.profile = measured ? &result.layers : nullptr;
-        const double adam_before = result.layers.adam_seconds;
         const double t0 = now_seconds();
         train_step(model, batch.input.ptr(), batch.labels.data(), B, adam_state, adam, pool);
-        const double t1 = now_seconds();
-        if (measured) {
-            times.push_back(t1 - t0);
-            adam_times.push_back(result.layers.adam_seconds - adam_before);
-        }
+        if (step > warmup) times.push_back(now_seconds() - t0);
     }
-    result.adam_seconds = result.layers.adam_seconds;
+    for (int step = 1; step <= steps; ++step) {
+        const double adam_before = result.adam_seconds;
+        profiled_step(model, batch, B, adam_state, adam, pool, result);
+        adam_times.push_back(result.adam_seconds - adam_before);
+    }
     result.median_step = median(times);
     result.median_adam = median(adam_times);
     result.steps = steps;

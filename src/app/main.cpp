@@ -17,12 +17,12 @@
 #include "app/bench.h"
 #include "app/checkpoint.h"
 #include "app/report.h"
+#include "app/train.h"
 #include "data/mnist.h"
-#include "nn/model.h"
 #include "data/pgm.h"
 #include "data/preprocess.h"
 #include "fast/thread_pool.h"
-#include "app/train.h"
+#include "nn/model.h"
 
 namespace {
 

@@ -18,11 +18,11 @@
 #include <unistd.h>
 
 #include "app/checkpoint.h"
-#include "data/mnist.h"
 #include "app/report.h"
+#include "data/mnist.h"
 #include "data/preprocess.h"
-#include "nn/rng.h"
 #include "fast/thread_pool.h"
+#include "nn/rng.h"
 #include "nn/train_step.h"
 
 // ---------------------------------------------------------------------------

@@ -4,14 +4,13 @@
 #include "nn/model.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <stdexcept>
 
 #include <unistd.h>
 
-#include "nn/rng.h"
 #include "fast/thread_pool.h"
+#include "nn/rng.h"
 
 // ---------------------------------------------------------------------------
 // The layer table
@@ -224,21 +223,6 @@ ConvGeometry geometry_for(const ConvActivations& a, int n) {
     return g;
 }
 
-// Adds the lifetime of the object to *slot, if slot is not null.
-class LayerTimer {
-public:
-    explicit LayerTimer(double* slot) : slot_(slot) {
-        if (slot_) start_ = std::chrono::steady_clock::now();
-    }
-    ~LayerTimer() {
-        if (slot_) *slot_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    }
-
-private:
-    double* slot_;
-    std::chrono::steady_clock::time_point start_;
-};
-
 int64_t plane_count(const ConvGeometry& g) { return static_cast<int64_t>(g.batch) * g.out_channels; }
 int64_t out_floats(const ConvGeometry& g) { return plane_count(g) * g.out_h() * g.out_w(); }
 
@@ -247,32 +231,33 @@ int64_t out_floats(const ConvGeometry& g) { return plane_count(g) * g.out_h() * 
 const float* Model::forward(const float* input, int n, ThreadPool& pool) {
     if (n < 1 || n > max_batch) throw std::invalid_argument("batch size out of range");
     const float* x = input;  // (n, C, H, W): the current layer's input
-    for (int i = 0; i < kConvLayers; ++i) {
-        LayerTimer timer(profile ? &profile->forward_seconds[i] : nullptr);
-        ConvActivations& a = conv[i];
-        const ConvGeometry g = geometry_for(a, n);
-        conv_forward(a.out.ptr(), a.col.ptr(), a.gemm_out.ptr(), x, param(layout.conv[i].weight), param(layout.conv[i].bias),
-                     g, pool);
-        relu_forward(a.out.ptr(), out_floats(g), pool);
-        if (a.pools())
-            maxpool_forward(a.pooled.ptr(), a.argmax.data(), a.out.ptr(), static_cast<int>(plane_count(g)),
-                            g.out_h(), g.out_w(), pool);
-        x = a.result().ptr();
-    }
+    for (int i = 0; i < kConvLayers; ++i) x = conv_layer_forward(i, x, n, pool);
     // Flatten is free: (n, C, H, W) row-major is already (n, C*H*W).
-    for (int i = 0; i < kDenseLayers; ++i) {
-        LayerTimer timer(profile ? &profile->forward_seconds[kConvLayers + i] : nullptr);
-        DenseActivations& d = dense[i];
-        dense_forward(d.out.ptr(), x, param(layout.dense[i].weight), param(layout.dense[i].bias), n, d.in_features,
-                      d.out_features, pool);
-        if (i + 1 < kDenseLayers) relu_forward(d.out.ptr(), static_cast<int64_t>(n) * d.out_features, pool);
-        x = d.out.ptr();
-    }
+    for (int i = 0; i < kDenseLayers; ++i) x = dense_layer_forward(i, x, n, pool);
     return x;  // logits (n, classes)
 }
 
+const float* Model::conv_layer_forward(int i, const float* in, int n, ThreadPool& pool) {
+    ConvActivations& a = conv[i];
+    const ConvGeometry g = geometry_for(a, n);
+    conv_forward(a.out.ptr(), a.col.ptr(), a.gemm_out.ptr(), in, param(layout.conv[i].weight),
+                 param(layout.conv[i].bias), g, pool);
+    relu_forward(a.out.ptr(), out_floats(g), pool);
+    if (a.pools())
+        maxpool_forward(a.pooled.ptr(), a.argmax.data(), a.out.ptr(), static_cast<int>(plane_count(g)), g.out_h(),
+                        g.out_w(), pool);
+    return a.result().ptr();
+}
+
+const float* Model::dense_layer_forward(int i, const float* in, int n, ThreadPool& pool) {
+    DenseActivations& d = dense[i];
+    dense_forward(d.out.ptr(), in, param(layout.dense[i].weight), param(layout.dense[i].bias), n, d.in_features,
+                  d.out_features, pool);
+    if (i + 1 < kDenseLayers) relu_forward(d.out.ptr(), static_cast<int64_t>(n) * d.out_features, pool);
+    return d.out.ptr();
+}
+
 double Model::loss(const uint8_t* labels, int n, int* correct) {
-    LayerTimer timer(profile ? &profile->loss_seconds : nullptr);
     return softmax_cross_entropy_forward(probs.ptr(), correct, dense[kDenseLayers - 1].out.ptr(),
                                          labels, n, config.classes);
 }
@@ -286,39 +271,40 @@ const float* Model::probabilities(int n) {
 // Backward: the forward list in reverse
 
 void Model::backward(const uint8_t* labels, int n, ThreadPool& pool) {
-    {
-        // loss = softmax_cross_entropy(logits)
-        LayerTimer timer(profile ? &profile->loss_seconds : nullptr);
-        softmax_cross_entropy_backward(dense[kDenseLayers - 1].dout.ptr(), probs.ptr(), labels, n,
-                                       config.classes);
-    }
-    for (int i = kDenseLayers - 1; i >= 0; --i) {
-        LayerTimer timer(profile ? &profile->backward_seconds[kConvLayers + i] : nullptr);
-        DenseActivations& d = dense[i];
-        // out = relu(out)  (every dense layer but the logits)
-        if (i + 1 < kDenseLayers)
-            relu_backward(d.dout.ptr(), d.dout.ptr(), d.out.ptr(),
-                          static_cast<int64_t>(n) * d.out_features, pool);
-        // out = in · weightᵀ + bias, where in is the previous layer's output
-        const float* in = i > 0 ? dense[i - 1].out.ptr() : conv[kConvLayers - 1].result().ptr();
-        float* din = i > 0 ? dense[i - 1].dout.ptr() : conv[kConvLayers - 1].dresult().ptr();
-        dense_backward(grad(layout.dense[i].weight), grad(layout.dense[i].bias), din, d.dout.ptr(), in,
-                       param(layout.dense[i].weight), n, d.in_features, d.out_features, pool);
-    }
-    for (int i = kConvLayers - 1; i >= 0; --i) {
-        LayerTimer timer(profile ? &profile->backward_seconds[i] : nullptr);
-        ConvActivations& a = conv[i];
-        const ConvGeometry g = geometry_for(a, n);
-        // x = maxpool(out)
-        if (a.pools())
-            maxpool_backward(a.dout.ptr(), a.dpooled.ptr(), a.argmax.data(),
-                             static_cast<int>(plane_count(g)), g.out_h(), g.out_w(), pool);
-        // out = relu(out)
-        relu_backward(a.dout.ptr(), a.dout.ptr(), a.out.ptr(), out_floats(g), pool);
-        // out = conv(in), in seen through the im2col kept in a.col; the first
-        // layer needs no gradient for its input image
-        float* din = i > 0 ? conv[i - 1].dresult().ptr() : nullptr;
-        conv_backward(grad(layout.conv[i].weight), grad(layout.conv[i].bias), din, a.gemm_out.ptr(),
-                      dcol.ptr(), a.dout.ptr(), a.col.ptr(), param(layout.conv[i].weight), g, pool);
-    }
+    loss_backward(labels, n);
+    for (int i = kDenseLayers - 1; i >= 0; --i) dense_layer_backward(i, n, pool);
+    for (int i = kConvLayers - 1; i >= 0; --i) conv_layer_backward(i, n, pool);
+}
+
+void Model::loss_backward(const uint8_t* labels, int n) {
+    // loss = softmax_cross_entropy(logits)
+    softmax_cross_entropy_backward(dense[kDenseLayers - 1].dout.ptr(), probs.ptr(), labels, n, config.classes);
+}
+
+void Model::dense_layer_backward(int i, int n, ThreadPool& pool) {
+    DenseActivations& d = dense[i];
+    // out = relu(out)  (every dense layer but the logits)
+    if (i + 1 < kDenseLayers)
+        relu_backward(d.dout.ptr(), d.dout.ptr(), d.out.ptr(), static_cast<int64_t>(n) * d.out_features, pool);
+    // out = in · weightᵀ + bias, where in is the previous layer's output
+    const float* in = i > 0 ? dense[i - 1].out.ptr() : conv[kConvLayers - 1].result().ptr();
+    float* din = i > 0 ? dense[i - 1].dout.ptr() : conv[kConvLayers - 1].dresult().ptr();
+    dense_backward(grad(layout.dense[i].weight), grad(layout.dense[i].bias), din, d.dout.ptr(), in,
+                   param(layout.dense[i].weight), n, d.in_features, d.out_features, pool);
+}
+
+void Model::conv_layer_backward(int i, int n, ThreadPool& pool) {
+    ConvActivations& a = conv[i];
+    const ConvGeometry g = geometry_for(a, n);
+    // result = maxpool(out)
+    if (a.pools())
+        maxpool_backward(a.dout.ptr(), a.dpooled.ptr(), a.argmax.data(), static_cast<int>(plane_count(g)), g.out_h(),
+                         g.out_w(), pool);
+    // out = relu(out)
+    relu_backward(a.dout.ptr(), a.dout.ptr(), a.out.ptr(), out_floats(g), pool);
+    // out = conv(in), in seen through the im2col kept in a.col; the first
+    // layer needs no gradient for its input image
+    float* din = i > 0 ? conv[i - 1].dresult().ptr() : nullptr;
+    conv_backward(grad(layout.conv[i].weight), grad(layout.conv[i].bias), din, a.gemm_out.ptr(), dcol.ptr(),
+                  a.dout.ptr(), a.col.ptr(), param(layout.conv[i].weight), g, pool);
 }

@@ -109,15 +109,6 @@ struct DenseActivations {
     Tensor out, dout;  // (N, OUT): after ReLU (except the logits), and its gradient
 };
 
-// Per-layer wall time, accumulated by forward/backward/loss while
-// Model::profile points at one (for ./alexnet bench). Index: conv1..conv5,
-// then dense1..dense4; a layer's time includes its ReLU and pooling.
-struct LayerProfile {
-    std::array<double, kConvLayers + kDenseLayers> forward_seconds{}, backward_seconds{};
-    double loss_seconds = 0.0;  // softmax cross-entropy, forward and backward
-    double adam_seconds = 0.0;  // the optimizer's update (train_step)
-};
-
 struct Model {
     ModelConfig config;
     int max_batch = 0;
@@ -134,7 +125,6 @@ struct Model {
     std::array<DenseActivations, kDenseLayers> dense;
     Tensor probs;  // (N, classes) softmax of the logits
     Tensor dcol;   // scratch for conv backward: (C*K*K, N*OH*OW) of the largest conv
-    LayerProfile* profile = nullptr;  // when set, layer timings are added to it
 
     // Throws std::invalid_argument for an image too small for the network,
     // std::runtime_error for a configuration larger than this machine's memory.
@@ -151,12 +141,24 @@ struct Model {
     void init_weights(uint64_t seed);
 
     // input (N, C, S, S) -> logits (N, classes) in dense[3].out. Returns it.
+    // The layers of the table in order: conv_layer_forward for conv1..conv5,
+    // then dense_layer_forward for dense1..dense4.
     const float* forward(const float* input, int batch, ThreadPool& pool);
+    // One conv layer (conv, ReLU, pooling if it pools) on in, its input;
+    // returns its result, the next layer's input.
+    const float* conv_layer_forward(int i, const float* in, int batch, ThreadPool& pool);
+    // One dense layer (ReLU but for the logits) on in; returns its output.
+    const float* dense_layer_forward(int i, const float* in, int batch, ThreadPool& pool);
     // After forward: softmax and mean cross-entropy against labels (N).
     double loss(const uint8_t* labels, int batch, int* correct);
     // After forward, without labels (predict): the softmax of the logits,
     // (N, classes) in probs. Returns it.
     const float* probabilities(int batch);
     // After loss: every parameter gradient into grads (assigned, not added).
+    // The forward list reversed: loss_backward, dense_layer_backward for
+    // dense4..dense1, conv_layer_backward for conv5..conv1.
     void backward(const uint8_t* labels, int batch, ThreadPool& pool);
+    void loss_backward(const uint8_t* labels, int batch);
+    void dense_layer_backward(int i, int batch, ThreadPool& pool);
+    void conv_layer_backward(int i, int batch, ThreadPool& pool);
 };

@@ -1,7 +1,6 @@
 // train_step.cpp — forward, loss, backward, Adam: see train_step.h.
 #include "nn/train_step.h"
 
-#include <chrono>
 #include <cmath>
 
 StepResult train_step(Model& model, const float* input, const uint8_t* labels, int n, AdamState& adam,
@@ -11,12 +10,8 @@ StepResult train_step(Model& model, const float* input, const uint8_t* labels, i
     result.loss = model.loss(labels, n, &result.correct);
     if (!std::isfinite(result.loss)) return result;
     model.backward(labels, n, pool);
-    const auto adam_start = std::chrono::steady_clock::now();
     ++adam.step;
     adam_update(model.params.data(), adam.m.data(), adam.v.data(), model.grads.data(), model.parameter_count(),
                 adam.step, config, pool);
-    if (model.profile)
-        model.profile->adam_seconds +=
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - adam_start).count();
     return result;
 }

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "fuzz_input_file.h"
 #include "data/mnist.h"
+#include "fuzz_input_file.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string path = write_fuzz_input("idx", data, size);
