@@ -1,0 +1,114 @@
+// pictures.cpp — what the network looks like: the confusion matrix as an SVG
+// heat map, conv1's filters and the feature maps of a layer as image grids.
+#include "app/report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <stdexcept>
+
+#include "app/report_files.h"
+#include "data/pgm.h"
+
+using namespace report;
+
+void write_confusion_svg(const std::string& path, const std::array<std::array<int64_t, 10>, 10>& confusion) {
+    const int cell = 44, left = 90, top = 80;
+    std::ofstream svg = open_for_writing(path);
+    const int size = left + 10 * cell + 30;
+    svg << "<svg xmlns='http://www.w3.org/2000/svg' width='" << size << "' height='" << top + 10 * cell + 30
+        << "' font-family='sans-serif'>\n<rect width='100%' height='100%' fill='white'/>\n"
+        << "<text x='" << left + 5 * cell << "' y='28' text-anchor='middle' font-size='16' font-weight='bold'>confusion matrix (test set)</text>\n"
+        << "<text x='" << left + 5 * cell << "' y='56' text-anchor='middle' font-size='13'>predicted digit</text>\n"
+        << "<text x='24' y='" << top + 5 * cell << "' text-anchor='middle' font-size='13' transform='rotate(-90 24 "
+        << top + 5 * cell << ")'>true digit</text>\n";
+    for (int t = 0; t < 10; ++t) {
+        int64_t row_total = 0;
+        for (int p = 0; p < 10; ++p) row_total += confusion[t][p];
+        svg << "<text x='" << left - 10 << "' y='" << top + t * cell + cell / 2 + 5 << "' text-anchor='end' font-size='13'>" << t << "</text>\n";
+        svg << "<text x='" << left + t * cell + cell / 2 << "' y='" << top - 8 << "' text-anchor='middle' font-size='13'>" << t << "</text>\n";
+        for (int p = 0; p < 10; ++p) {
+            // Colour by the share of the true digit's images: the diagonal is
+            // the per-class accuracy, off-diagonal cells the confusions.
+            const double share = row_total ? static_cast<double>(confusion[t][p]) / row_total : 0.0;
+            const double shade = p == t ? share : std::min(1.0, share * 20.0);
+            char colour[32];
+            if (p == t) std::snprintf(colour, sizeof colour, "rgb(%d,%d,%d)", int(255 - 200 * shade), int(255 - 90 * shade), int(255 - 200 * shade));
+            else std::snprintf(colour, sizeof colour, "rgb(255,%d,%d)", int(255 - 200 * shade), int(255 - 200 * shade));
+            svg << "<rect x='" << left + p * cell << "' y='" << top + t * cell << "' width='" << cell << "' height='" << cell
+                << "' fill='" << colour << "' stroke='#ddd'/>\n<text x='" << left + p * cell + cell / 2 << "' y='"
+                << top + t * cell + cell / 2 + 4 << "' text-anchor='middle' font-size='11'>" << confusion[t][p] << "</text>\n";
+        }
+    }
+    svg << "</svg>\n";
+    finish(svg, path);
+}
+
+// ---------------------------------------------------------------------------
+// Image grids
+
+namespace {
+
+// A canvas of tiles: count tiles of tile_h x tile_w, `columns` per row, each
+// enlarged `scale` times, separated by white gutters.
+struct Grid {
+    static constexpr int kGutter = 4;
+    int tile_h, tile_w, columns, rows, scale, channels;
+    int width() const { return columns * (tile_w * scale + kGutter) + kGutter; }
+    int height() const { return rows * (tile_h * scale + kGutter) + kGutter; }
+    std::vector<uint8_t> pixels;  // (height, width, channels)
+    Grid(int count, int th, int tw, int s, int c)
+        : tile_h(th), tile_w(tw), columns(static_cast<int>(std::ceil(std::sqrt(static_cast<double>(count))))),
+          rows((count + columns - 1) / columns), scale(s), channels(c),
+          pixels(static_cast<size_t>(height()) * width() * c, 255) {}
+    // tile: (tile_h, tile_w) bytes for channel ch
+    void put(int index, int ch, const uint8_t* tile) {
+        const int x0 = kGutter + (index % columns) * (tile_w * scale + kGutter);
+        const int y0 = kGutter + (index / columns) * (tile_h * scale + kGutter);
+        for (int y = 0; y < tile_h * scale; ++y)
+            for (int x = 0; x < tile_w * scale; ++x)
+                pixels[(static_cast<size_t>(y0 + y) * width() + x0 + x) * channels + ch] = tile[(y / scale) * tile_w + x / scale];
+    }
+    void save(const std::string& path) const {
+        if (channels == 1) {
+            write_pgm(path, pixels.data(), width(), height());
+            return;
+        }
+        std::ofstream out = open_for_writing(path);
+        out << "P6\n" << width() << " " << height() << "\n255\n";
+        out.write(reinterpret_cast<const char*>(pixels.data()), static_cast<std::streamsize>(pixels.size()));
+        finish(out, path);
+    }
+};
+
+}  // namespace
+
+void write_filter_grid(const std::string& path, const Model& model, int scale) {
+    const ParamInfo& w = model.layout.conv[0].weight;  // (OC, C, K, K)
+    const int oc = w.shape[0], c = w.shape[1], k = w.shape[2];
+    const int channels = c == 3 ? 3 : 1;
+    Grid grid(oc, k, k, scale, channels);
+    std::vector<uint8_t> tile(static_cast<size_t>(k) * k * c);
+    for (int f = 0; f < oc; ++f) {
+        // One scale for all of a filter's channels, so colours keep their balance.
+        const float* filter = model.params.data() + w.offset + static_cast<int64_t>(f) * c * k * k;
+        to_grey_bytes(tile.data(), filter, static_cast<int64_t>(c) * k * k);
+        for (int ch = 0; ch < channels; ++ch) grid.put(f, ch, tile.data() + static_cast<size_t>(ch) * k * k);
+    }
+    grid.save(path);
+}
+
+void write_feature_maps(const std::string& path, const Model& model, int layer, int scale) {
+    const ConvActivations& a = model.conv[layer];
+    const int oc = a.out.shape[1], h = a.out.shape[2], w = a.out.shape[3];
+    Grid grid(oc, h, w, scale, 1);
+    std::vector<uint8_t> tile(static_cast<size_t>(h) * w);
+    for (int ch = 0; ch < oc; ++ch) {
+        to_grey_bytes(tile.data(), a.out.ptr() + static_cast<int64_t>(ch) * h * w, static_cast<int64_t>(h) * w);
+        grid.put(ch, 0, tile.data());
+    }
+    grid.save(path);
+}

@@ -1,0 +1,64 @@
+// summary.cpp — ./alexnet summary: the layer table with shapes, parameters,
+// multiply-adds and memory, like Keras' model.summary().
+#include "app/report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <stdexcept>
+
+#include "app/report_files.h"
+
+using namespace report;
+
+void print_summary(const ModelConfig& c, int batch) {
+    const auto specs = conv_specs(c);
+    const auto geometry = conv_geometries(c, 1);
+    const std::vector<ParamInfo> layout = parameter_layout(c).in_order();
+    std::printf("AlexNet: filters %d, input %dx%dx%d\n\n", c.filters, c.channels, c.image_size, c.image_size);
+    std::printf("%-28s %-14s %14s %18s\n", "layer", "output shape", "parameters", "mult-adds/image");
+    const std::string rule(77, '-');
+    std::printf("%s\n", rule.c_str());
+    auto row = [](const std::string& name, const std::string& shape, int64_t params, int64_t macs) {
+        std::printf("%-28s %-14s %14s %18s\n", name.c_str(), shape.c_str(), with_commas(params).c_str(),
+                    with_commas(macs).c_str());
+    };
+    row("input", shape_string({c.channels, c.image_size, c.image_size}), 0, 0);
+    int64_t total_params = 0, total_macs = 0;
+    for (int i = 0; i < kConvLayers; ++i) {
+        const ConvGeometry& g = geometry[i];
+        const int64_t params = layout[2 * i].size + layout[2 * i + 1].size;
+        const int64_t macs = static_cast<int64_t>(g.out_channels) * g.out_h() * g.out_w() * g.col_rows();
+        char name[64];
+        std::snprintf(name, sizeof name, "conv%d %dx%d/%d pad %d + relu", i + 1, g.kernel, g.kernel, g.stride, g.pad);
+        row(name, shape_string({g.out_channels, g.out_h(), g.out_w()}), params, macs);
+        if (specs[i].pool_after) row("maxpool 2x2/2", shape_string({g.out_channels, g.out_h() / 2, g.out_w() / 2}), 0, 0);
+        total_params += params;
+        total_macs += macs;
+    }
+    const int64_t flat = layout[2 * kConvLayers].shape[1];
+    row("flatten", std::to_string(flat), 0, 0);
+    for (int i = 0; i < kDenseLayers; ++i) {
+        const ParamInfo& w = layout[2 * (kConvLayers + i)];
+        const int64_t params = w.size + layout[2 * (kConvLayers + i) + 1].size;
+        const std::string name = "dense" + std::to_string(i + 1) + (i + 1 < kDenseLayers ? " + relu" : " (logits)");
+        row(name, std::to_string(w.shape[0]), params, w.size);
+        total_params += params;
+        total_macs += w.size;
+    }
+    row("softmax cross-entropy", std::to_string(c.classes), 0, 0);
+    std::printf("%s\n", rule.c_str());
+    row("total", "", total_params, total_macs);
+    const int64_t param_bytes = 4 * total_params;
+    const int64_t activation_bytes = model_memory_bytes(c, batch) - 2 * param_bytes;
+    std::printf("\nmemory: parameters %.1f MiB, gradients %.1f MiB, Adam moments %.1f MiB,\n"
+                "        activations and scratch for a batch of %d: %.1f MiB; training total %.1f MiB\n",
+                mib(param_bytes), mib(param_bytes), mib(2 * param_bytes), batch, mib(activation_bytes),
+                mib(4 * param_bytes + activation_bytes));
+    std::printf("a training step costs about %.2f GFLOP for the batch (forward 2 x mult-adds, backward twice that)\n",
+                6.0 * total_macs * batch / 1e9);
+}
+
