@@ -3,6 +3,7 @@
 // differences of the scalar L = sum(out * r) for a fixed random r (so that
 // dL/dout = r).
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 #include "catch.hpp"
@@ -270,6 +271,41 @@ TEST_CASE("maxpool ties go to the first input, NaN wins (the last NaN of a windo
         INFO("din[" << i << "]");
         CHECK(din[i] == expected[i]);
     }
+}
+
+TEST_CASE("dropout keeps a fraction 1 - p scaled by 1 / (1 - p), the same mask on any thread count",
+          "[dropout]") {
+    const int64_t n = 200000;
+    const float p = 0.3f;
+    const auto x = random_vector(n, 21, 0.5f, 1.5f);  // no zeros, so a dropped value is visible
+    std::vector<float> y1 = x, y3 = x;
+    std::vector<uint8_t> keep1(n), keep3(n);
+    {
+        ThreadPool one(1), three(3);
+        dropout_forward(y1.data(), keep1.data(), n, p, 99, one);
+        dropout_forward(y3.data(), keep3.data(), n, p, 99, three);
+    }
+    CHECK(keep1 == keep3);
+    CHECK(std::memcmp(y1.data(), y3.data(), sizeof(float) * n) == 0);
+    int64_t kept = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        kept += keep1[i];
+        const float expected = keep1[i] ? x[i] * (1.0f / (1.0f - p)) : 0.0f;
+        if (y1[i] != expected) FAIL("value " << i << ": " << y1[i] << ", expected " << expected);
+    }
+    // Binomial(n, 0.7): standard deviation ~205, so 5 sigma is about 1,000.
+    CHECK(std::llabs(kept - static_cast<int64_t>(0.7 * n)) < 1000);
+    // Another seed, another mask.
+    std::vector<float> y_other = x;
+    std::vector<uint8_t> keep_other(n);
+    ThreadPool one(1);
+    dropout_forward(y_other.data(), keep_other.data(), n, p, 100, one);
+    CHECK(keep_other != keep1);
+    // Backward: the gradient flows through kept values only, with the same scale.
+    const auto dy = random_vector(n, 22);
+    std::vector<float> dx(n);
+    dropout_backward(dx.data(), dy.data(), keep1.data(), n, p, one);
+    for (int64_t i = 0; i < n; i += 997) CHECK(dx[i] == (keep1[i] ? dy[i] * (1.0f / (1.0f - p)) : 0.0f));
 }
 
 TEST_CASE("maxpool backward adds the gradients of every window an input wins", "[pool]") {

@@ -69,6 +69,32 @@ struct GradcheckSetup {
     }
 };
 
+// For every parameter tensor: moves it along its own gradient u = g / |g| and
+// checks (L(w + h u) - L(w - h u)) / 2h against g · u = |g|. model.grads must
+// hold the gradient at the current parameters.
+void check_each_tensor_along_its_gradient(GradcheckSetup& setup, ThreadPool& pool) {
+    Model& model = setup.model;
+    const std::vector<float> grads = model.grads, params = model.params;
+    for (const ParamInfo& p : model.param_info) {
+        double norm2 = 0.0;
+        for (int64_t i = 0; i < p.size; ++i) norm2 += static_cast<double>(grads[p.offset + i]) * grads[p.offset + i];
+        const double norm = std::sqrt(norm2);
+        REQUIRE(norm > 0.0);
+        // w ± h u: the step h moves each weight by h |g_i| / |g|, at most h.
+        auto loss_along = [&](double h) {
+            for (int64_t i = 0; i < p.size; ++i)
+                model.params[p.offset + i] = static_cast<float>(params[p.offset + i] + h * grads[p.offset + i] / norm);
+            const double l = setup.loss(pool);
+            std::copy(params.begin() + p.offset, params.begin() + p.offset + p.size, model.params.begin() + p.offset);
+            return l;
+        };
+        const double h = 3e-4;
+        const double numeric = (loss_along(h) - loss_along(-h)) / (2 * h);
+        INFO(p.name << ": |g| = " << norm << ", directional derivative " << numeric);
+        CHECK(numeric == Approx(norm).epsilon(0.02));
+    }
+}
+
 }  // namespace
 
 TEST_CASE("the default model has the layer table's shapes and 3,805,114 parameters", "[model]") {
@@ -157,33 +183,39 @@ TEST_CASE("each parameter tensor's gradient matches the loss change along it", "
     ThreadPool pool(2);
     const int n = 4;
     GradcheckSetup setup(n);
-    Model& model = setup.model;
-    auto loss = [&] { return setup.loss(pool); };
-    loss();
-    model.backward(setup.labels.data(), n, pool);
-    const std::vector<float> grads = model.grads;
-    const std::vector<float> params = model.params;
-    for (const ParamInfo& p : model.param_info) {
-        double norm2 = 0.0;
-        for (int64_t i = 0; i < p.size; ++i) norm2 += static_cast<double>(grads[p.offset + i]) * grads[p.offset + i];
-        const double norm = std::sqrt(norm2);
-        REQUIRE(norm > 0.0);
-        // w ± h u: the step h moves each weight by h |g_i| / |g|, at most h.
-        auto loss_along = [&](double h) {
-            for (int64_t i = 0; i < p.size; ++i)
-                model.params[p.offset + i] = static_cast<float>(params[p.offset + i] + h * grads[p.offset + i] / norm);
-            const double l = loss();
-            std::copy(params.begin() + p.offset, params.begin() + p.offset + p.size, model.params.begin() + p.offset);
-            return l;
-        };
-        const double h = 3e-4;
-        const double numeric = (loss_along(h) - loss_along(-h)) / (2 * h);
-        INFO(p.name << ": |g| = " << norm << ", directional derivative " << numeric);
-        CHECK(numeric == Approx(norm).epsilon(0.02));
-    }
+    setup.loss(pool);
+    setup.model.backward(setup.labels.data(), n, pool);
+    check_each_tensor_along_its_gradient(setup, pool);
 }
 
-TEST_CASE("training is bit-identical with 1 and 3 threads", "[model][determinism]") {
+TEST_CASE("with dropout, each tensor's gradient still matches the loss change along it; evaluation has none",
+          "[model][gradcheck][dropout]") {
+    ThreadPool pool(2);
+    const int n = 4;
+    GradcheckSetup setup(n);
+    Model& model = setup.model;
+    model.dropout = 0.5f;
+    model.dropout_seed = 3;
+    model.dropout_step = 1;
+    // Evaluation (training off): no dropout, whatever model.dropout says.
+    setup.loss(pool);
+    const std::vector<float> logits_eval(model.dense[kDenseLayers - 1].out.data);
+    model.dropout = 0.0f;
+    setup.loss(pool);
+    CHECK(model.dense[kDenseLayers - 1].out.data == logits_eval);
+    model.dropout = 0.5f;
+    // Training: the masks depend on (seed, step), so repeating forward repeats them.
+    model.training = true;
+    setup.loss(pool);
+    int dropped = 0;
+    for (uint8_t k : model.dense[0].keep) dropped += k == 0;
+    CHECK(dropped > 0);
+    model.backward(setup.labels.data(), n, pool);
+    check_each_tensor_along_its_gradient(setup, pool);
+    model.training = false;
+}
+
+TEST_CASE("training is bit-identical with 1 and 3 threads, dropout on", "[model][determinism]") {
     const ModelConfig config{4, 56, 1, 10};
     std::vector<float> params_by_threads[2];
     int slot = 0;
@@ -191,6 +223,8 @@ TEST_CASE("training is bit-identical with 1 and 3 threads", "[model][determinism
         ThreadPool pool(threads);
         Model model(config, 8);
         model.init_weights(7);
+        model.dropout = 0.5f;  // its masks must not depend on the thread count either
+        model.dropout_seed = 5;
         train_steps(model, 4, 8, 1e-3, pool, 11);
         params_by_threads[slot++] = model.params;
     }

@@ -77,6 +77,10 @@ int command_train(Args& args) {
         else if (f == "--epochs") o.epochs = static_cast<int>(args.integer(f, 1, 10000));
         else if (f == "--batch-size") o.batch_size = static_cast<int>(args.integer(f, 1, 4096));
         else if (f == "--lr") o.lr = args.real(f, 0.0, 10.0, false);
+        else if (f == "--dropout") {
+            o.dropout = args.real(f, 0.0, 1.0, true);
+            if (o.dropout >= 1.0) throw UsageError("--dropout must be below 1 (the probability of dropping a value), not 1");
+        }
         else if (model_flag(args, f, o.config)) continue;
         else if (f == "--val-split") o.val_split = args.real(f, 0.0, 0.9, true);
         else if (f == "--seed") o.seed = static_cast<uint64_t>(args.integer(f, 0, INT64_MAX));

@@ -297,6 +297,8 @@ int train(const TrainOptions& opt, ThreadPool& pool) {
 
     // ---- Model and optimizer state
     Model model(o.config, o.batch_size);
+    model.dropout = static_cast<float>(o.dropout);
+    model.dropout_seed = o.seed;
     TrainingState state;
     state.seed = o.seed;
     state.batch_size = o.batch_size;
@@ -318,11 +320,13 @@ int train(const TrainOptions& opt, ThreadPool& pool) {
     const int64_t steps_per_epoch = (static_cast<int64_t>(train_count) + B - 1) / B;
     int64_t last_step = static_cast<int64_t>(o.epochs) * steps_per_epoch;
     if (o.max_steps > 0) last_step = std::min(last_step, state.adam.step + o.max_steps);
+    char options[64] = "";  // the options that change training, when on
+    if (o.dropout > 0) std::snprintf(options, sizeof options, ", dropout %g", o.dropout);
     std::printf("training AlexNet (filters %d, input %dx%dx%d, %lld parameters) on %zu images, "
-                "validating on %zu; batch %d, lr %g, %d epochs of %lld steps, %d threads\n",
+                "validating on %zu; batch %d, lr %g%s, %d epochs of %lld steps, %d threads\n",
                 c.filters, c.channels, c.image_size, c.image_size,
                 static_cast<long long>(model.parameter_count()), static_cast<size_t>(train_count),
-                static_cast<size_t>(val_count), B, o.lr, o.epochs,
+                static_cast<size_t>(val_count), B, o.lr, options, o.epochs,
                 static_cast<long long>(steps_per_epoch), pool.size());
     if (state.adam.step > 0) std::printf("resuming at step %lld\n", static_cast<long long>(state.adam.step));
     std::fflush(stdout);

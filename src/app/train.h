@@ -20,6 +20,7 @@ struct TrainOptions {
     int epochs = 2;
     int batch_size = 32;
     double lr = 1e-4;
+    double dropout = 0.0;     // dropout after dense1 and dense2 in training (0: off)
     ModelConfig config;
     double val_split = 0.2;   // fraction of the 60,000 held out for validation
     uint64_t seed = 7;

@@ -251,6 +251,42 @@ void relu_backward(float* din, const float* dout, const float* out, int64_t n, T
 }
 
 // ---------------------------------------------------------------------------
+// Dropout
+
+namespace {
+
+// A uniform number in [0, 1) that depends only on (seed, i): SplitMix64's
+// mixing function applied to the pair, the top 24 bits as a float. Counter-
+// based, so any thread can draw value i without drawing the ones before it.
+float uniform_at(uint64_t seed, int64_t i) {
+    uint64_t z = seed + 0x9E3779B97F4A7C15ull * (static_cast<uint64_t>(i) + 1);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return static_cast<float>(z >> 40) * (1.0f / 16777216.0f);
+}
+
+}  // namespace
+
+void dropout_forward(float* x, uint8_t* keep, int64_t n, float p, uint64_t seed, ThreadPool& pool) {
+    const float scale = 1.0f / (1.0f - p);
+    pool.parallel_for(n, kElementwiseChunk, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) {
+            keep[i] = uniform_at(seed, i) >= p;
+            x[i] = keep[i] ? x[i] * scale : 0.0f;
+        }
+    });
+}
+
+void dropout_backward(float* dx, const float* dy, const uint8_t* keep, int64_t n, float p, ThreadPool& pool) {
+    // forward: y = keep ? x / (1 - p) : 0   =>   dx = keep ? dy / (1 - p) : 0
+    const float scale = 1.0f / (1.0f - p);
+    pool.parallel_for(n, kElementwiseChunk, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) dx[i] = keep[i] ? dy[i] * scale : 0.0f;
+    });
+}
+
+// ---------------------------------------------------------------------------
 // Max-pooling 2x2 / 2
 
 void maxpool_forward(float* out, int32_t* argmax, const float* in, int planes, int h, int w,

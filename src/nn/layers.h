@@ -6,7 +6,7 @@
 // writer per step, and assigning saves a separate zeroing pass.
 // Layouts: activations NCHW, conv weights OIHW, dense weights [out][in].
 //
-// Leaves out: dilation, groups, padding modes other than zeros, dropout.
+// Leaves out: dilation, groups, padding modes other than zeros.
 #pragma once
 
 #include <cstdint>
@@ -69,6 +69,18 @@ void conv_forward_naive(float* out, const float* in, const float* weight, const 
 void relu_forward(float* x, int64_t n, ThreadPool& pool);
 // dx = dout where out > 0, else 0 (out is the ReLU's output; out > 0 iff in > 0).
 void relu_backward(float* din, const float* dout, const float* out, int64_t n, ThreadPool& pool);
+
+// ---------------------------------------------------------------------------
+// Dropout (inverted), in place on a layer's output, in training only
+
+// Keeps each of the n values with probability 1 - p, scaled by 1 / (1 - p),
+// and zeroes the rest, so every value keeps its expected size and evaluation
+// needs no rescaling. keep (n bytes) records the choice for backward. Whether
+// value i is kept depends only on (seed, i), never on the thread that draws
+// it: the same masks for any thread count.
+void dropout_forward(float* x, uint8_t* keep, int64_t n, float p, uint64_t seed, ThreadPool& pool);
+// dx = dy / (1 - p) where kept, 0 where dropped (dx may be dy).
+void dropout_backward(float* dx, const float* dy, const uint8_t* keep, int64_t n, float p, ThreadPool& pool);
 
 // ---------------------------------------------------------------------------
 // Max-pooling 2x2, stride 2, floor (a trailing odd row or column is dropped)

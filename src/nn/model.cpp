@@ -183,6 +183,7 @@ Model::Model(const ModelConfig& cfg, int batch) : config(cfg), max_batch(batch) 
         dense[i].in_features = weight.shape[1];
         dense[i].out = Tensor({batch, weight.shape[0]});
         dense[i].dout = Tensor({batch, weight.shape[0]});
+        if (i < kDropoutLayers) dense[i].keep.assign(dense[i].out.size(), 1);
     }
     probs = Tensor({batch, cfg.classes});
     // Flatten joins two ways of computing sizes: conv5's buffers (from the
@@ -253,8 +254,19 @@ const float* Model::dense_layer_forward(int i, const float* in, int n, ThreadPoo
     DenseActivations& d = dense[i];
     dense_forward(d.out.ptr(), in, param(layout.dense[i].weight), param(layout.dense[i].bias), n, d.in_features,
                   d.out_features, pool);
-    if (i + 1 < kDenseLayers) relu_forward(d.out.ptr(), static_cast<int64_t>(n) * d.out_features, pool);
+    const int64_t count = static_cast<int64_t>(n) * d.out_features;
+    if (i + 1 < kDenseLayers) relu_forward(d.out.ptr(), count, pool);
+    if (dropping(i)) dropout_forward(d.out.ptr(), d.keep.data(), count, dropout, dropout_mask_seed(i), pool);
     return d.out.ptr();
+}
+
+bool Model::dropping(int dense_layer) const { return training && dropout > 0.0f && dense_layer < kDropoutLayers; }
+
+uint64_t Model::dropout_mask_seed(int dense_layer) const {
+    // One stream per (seed, step, layer): mixed so that neighbouring steps and
+    // layers give unrelated masks.
+    Rng mix(dropout_seed ^ (static_cast<uint64_t>(dropout_step) << 8) ^ static_cast<uint64_t>(dense_layer));
+    return mix.next_u64();
 }
 
 double Model::loss(const uint8_t* labels, int n, int* correct) {
@@ -283,9 +295,12 @@ void Model::loss_backward(const uint8_t* labels, int n) {
 
 void Model::dense_layer_backward(int i, int n, ThreadPool& pool) {
     DenseActivations& d = dense[i];
-    // out = relu(out)  (every dense layer but the logits)
-    if (i + 1 < kDenseLayers)
-        relu_backward(d.dout.ptr(), d.dout.ptr(), d.out.ptr(), static_cast<int64_t>(n) * d.out_features, pool);
+    const int64_t count = static_cast<int64_t>(n) * d.out_features;
+    // out = dropout(out)  (dense1 and dense2, in training, when on)
+    if (dropping(i)) dropout_backward(d.dout.ptr(), d.dout.ptr(), d.keep.data(), count, dropout, pool);
+    // out = relu(out)  (every dense layer but the logits; a dropped value is 0
+    // in out, and its gradient is already 0)
+    if (i + 1 < kDenseLayers) relu_backward(d.dout.ptr(), d.dout.ptr(), d.out.ptr(), count, pool);
     // out = in · weightᵀ + bias, where in is the previous layer's output
     const float* in = i > 0 ? dense[i - 1].out.ptr() : conv[kConvLayers - 1].result().ptr();
     float* din = i > 0 ? dense[i - 1].dout.ptr() : conv[kConvLayers - 1].dresult().ptr();

@@ -106,8 +106,13 @@ struct ConvActivations {
 
 struct DenseActivations {
     int in_features = 0, out_features = 0;
-    Tensor out, dout;  // (N, OUT): after ReLU (except the logits), and its gradient
+    Tensor out, dout;           // (N, OUT): after ReLU (except the logits) and dropout, and its gradient
+    std::vector<uint8_t> keep;  // (N, OUT) dropout's mask of the last training forward (dense1, dense2)
 };
+
+// Dropout after the ReLU of the first kDropoutLayers dense layers, as in the
+// AlexNet paper (dense1 and dense2 here), when Model::dropout > 0.
+constexpr int kDropoutLayers = 2;
 
 struct Model {
     ModelConfig config;
@@ -124,6 +129,14 @@ struct Model {
     std::array<ConvActivations, kConvLayers> conv;
     std::array<DenseActivations, kDenseLayers> dense;
     Tensor probs;  // (N, classes) softmax of the logits
+
+    // Dropout: off when 0. Applied only in training forward passes (train_step
+    // sets `training` and the step), never in evaluation or predict. The masks
+    // depend on (dropout_seed, dropout_step, layer, value): runs are repeatable.
+    float dropout = 0.0f;
+    uint64_t dropout_seed = 0;
+    int64_t dropout_step = 0;
+    bool training = false;
     Tensor dcol;   // scratch for conv backward: (C*K*K, N*OH*OW) of the largest conv
 
     // Throws std::invalid_argument for an image too small for the network,
@@ -161,4 +174,8 @@ struct Model {
     void loss_backward(const uint8_t* labels, int batch);
     void dense_layer_backward(int i, int batch, ThreadPool& pool);
     void conv_layer_backward(int i, int batch, ThreadPool& pool);
+
+    // Whether dense layer i applies dropout in the current pass, and the seed of its mask.
+    bool dropping(int dense_layer) const;
+    uint64_t dropout_mask_seed(int dense_layer) const;
 };
