@@ -11,6 +11,7 @@
 #include "helpers.h"
 #include "nn/adam.h"
 #include "nn/layers.h"
+#include "nn/schedule.h"
 
 namespace {
 
@@ -344,6 +345,51 @@ TEST_CASE("Adam's epsilon: added to sqrt(v-hat), outside the root, and it matter
     // 0.19 and 0.001999, so m-hat = 1e-3 and v-hat = 1e-6: the same step again.
     adam_update(&w2, &m2, &v2, &g2, 1, 2, c, pool);
     CHECK(w2 == Approx(-2 * 1e-2 * 1e-3 / (1e-3 + 1.0)).epsilon(1e-5));
+}
+
+TEST_CASE("AdamW's decoupled weight decay shrinks w by 1 - lr * wd besides the Adam step", "[adam]") {
+    ThreadPool pool(1);
+    AdamConfig c;
+    c.lr = 1e-2;
+    c.weight_decay = 0.1;
+    float w[2] = {1.0f, -2.0f}, m[2] = {0, 0}, v[2] = {0, 0};
+    const float g[2] = {0.5f, 0.0f};
+    adam_update(w, m, v, g, 2, 1, c, pool);
+    // Step 1: w * (1 - 1e-3) - lr * g / (|g| + eps); a zero gradient still shrinks.
+    CHECK(w[0] == Approx(1.0 * (1 - 1e-3) - 1e-2 * 0.5 / (0.5 + 1e-7)).epsilon(1e-6));
+    CHECK(w[1] == Approx(-2.0 * (1 - 1e-3)).epsilon(1e-6));
+}
+
+TEST_CASE("learning-rate schedules: warm-up, step, cosine and one-cycle at known steps", "[schedule]") {
+    Schedule s{ScheduleKind::Constant, 0.1, 0, 100};
+    CHECK(learning_rate(s, 1) == 0.1);
+    CHECK(learning_rate(s, 100) == 0.1);
+    s.warmup = 10;  // linear from lr/10 to lr over the first 10 steps
+    CHECK(learning_rate(s, 1) == Approx(0.01));
+    CHECK(learning_rate(s, 5) == Approx(0.05));
+    CHECK(learning_rate(s, 10) == Approx(0.1));
+    CHECK(learning_rate(s, 11) == 0.1);
+    s = {ScheduleKind::Step, 0.1, 0, 100};
+    CHECK(learning_rate(s, 50) == Approx(0.1));    // t = 50 of T = 100: not past half
+    CHECK(learning_rate(s, 51) == Approx(0.01));
+    CHECK(learning_rate(s, 75) == Approx(0.01));
+    CHECK(learning_rate(s, 76) == Approx(0.001));
+    s = {ScheduleKind::Cosine, 0.1, 0, 100};
+    CHECK(learning_rate(s, 1) == Approx(0.1));
+    CHECK(learning_rate(s, 51) == Approx(0.05));   // half-way: half the rate
+    CHECK(learning_rate(s, 100) == Approx(0.1 * 0.5 * (1 + std::cos(3.14159265358979 * 0.99))));
+    s.warmup = 20;  // cosine over the 80 steps after the warm-up
+    CHECK(learning_rate(s, 21) == Approx(0.1));
+    CHECK(learning_rate(s, 61) == Approx(0.05));
+    s = {ScheduleKind::OneCycle, 0.1, 0, 101};         // f = (step - 1) / 100
+    CHECK(learning_rate(s, 1) == Approx(0.1 / 25));
+    CHECK(learning_rate(s, 16) == Approx(0.1 / 25 + (0.1 - 0.1 / 25) * 0.5));  // half-way up
+    CHECK(learning_rate(s, 31) == Approx(0.1));        // the peak at 30%
+    CHECK(learning_rate(s, 101) == Approx(0.1 / 25 / 1e4));  // the last step
+    ScheduleKind kind;
+    CHECK(schedule_from_name("cosine", &kind));
+    CHECK(kind == ScheduleKind::Cosine);
+    CHECK_FALSE(schedule_from_name("linear", &kind));
 }
 
 TEST_CASE("one Adam step matches a hand computation", "[adam]") {

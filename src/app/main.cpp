@@ -81,6 +81,16 @@ int command_train(Args& args) {
             o.dropout = args.real(f, 0.0, 1.0, true);
             if (o.dropout >= 1.0) throw UsageError("--dropout must be below 1 (the probability of dropping a value), not 1");
         }
+        else if (f == "--schedule") {
+            const std::string name = args.value(f);
+            if (!schedule_from_name(name, &o.schedule))
+                throw UsageError("--schedule must be constant, step, cosine or onecycle, not '" + name + "'");
+        }
+        else if (f == "--warmup") o.warmup = args.integer(f, 0, 100000000);
+        else if (f == "--weight-decay") {
+            o.weight_decay = args.real(f, 0.0, 1.0, true);
+            if (o.weight_decay >= 1.0) throw UsageError("--weight-decay must be below 1, not 1");
+        }
         else if (model_flag(args, f, o.config)) continue;
         else if (f == "--val-split") o.val_split = args.real(f, 0.0, 0.9, true);
         else if (f == "--seed") o.seed = static_cast<uint64_t>(args.integer(f, 0, INT64_MAX));
@@ -94,6 +104,8 @@ int command_train(Args& args) {
         else unknown_flag(f);
     }
     if (o.resume && !o.init_path.empty()) throw UsageError("--resume and --init exclude each other");
+    if (o.schedule == ScheduleKind::OneCycle && o.warmup > 0)
+        throw UsageError("--warmup does not apply to --schedule onecycle, which rises over its first 30% by itself");
     ThreadPool pool(threads);
     return train(o, pool);
 }

@@ -314,19 +314,36 @@ int train(const TrainOptions& opt, ThreadPool& pool) {
     start = Checkpoint();  // its copies are no longer needed
     AdamConfig adam;
     adam.lr = o.lr;
+    adam.weight_decay = o.weight_decay;
 
     const ModelConfig& c = model.config;
     const int B = o.batch_size;
     const int64_t steps_per_epoch = (static_cast<int64_t>(train_count) + B - 1) / B;
     int64_t last_step = static_cast<int64_t>(o.epochs) * steps_per_epoch;
     if (o.max_steps > 0) last_step = std::min(last_step, state.adam.step + o.max_steps);
-    char options[64] = "";  // the options that change training, when on
-    if (o.dropout > 0) std::snprintf(options, sizeof options, ", dropout %g", o.dropout);
+    // The schedule spans the planned run (epochs x steps per epoch), whatever
+    // --steps or --resume cut out of it, so a resumed run follows the same curve.
+    const Schedule schedule{o.schedule, o.lr, o.warmup, static_cast<int64_t>(o.epochs) * steps_per_epoch};
+    std::string options;  // the options that change training, when on
+    char part[64];
+    if (o.schedule != ScheduleKind::Constant || o.warmup > 0) {
+        std::snprintf(part, sizeof part, ", %s schedule, warm-up %lld", schedule_name(o.schedule),
+                      static_cast<long long>(o.warmup));
+        options += part;
+    }
+    if (o.weight_decay > 0) {
+        std::snprintf(part, sizeof part, ", weight decay %g", o.weight_decay);
+        options += part;
+    }
+    if (o.dropout > 0) {
+        std::snprintf(part, sizeof part, ", dropout %g", o.dropout);
+        options += part;
+    }
     std::printf("training AlexNet (filters %d, input %dx%dx%d, %lld parameters) on %zu images, "
                 "validating on %zu; batch %d, lr %g%s, %d epochs of %lld steps, %d threads\n",
                 c.filters, c.channels, c.image_size, c.image_size,
                 static_cast<long long>(model.parameter_count()), static_cast<size_t>(train_count),
-                static_cast<size_t>(val_count), B, o.lr, options, o.epochs,
+                static_cast<size_t>(val_count), B, o.lr, options.c_str(), o.epochs,
                 static_cast<long long>(steps_per_epoch), pool.size());
     if (state.adam.step > 0) std::printf("resuming at step %lld\n", static_cast<long long>(state.adam.step));
     std::fflush(stdout);
@@ -351,6 +368,7 @@ int train(const TrainOptions& opt, ThreadPool& pool) {
             train_set.read_batch(pixels.data(), labels.data(), order + first, n);
             preprocess_mnist_batch(input.ptr(), pixels.data(), n, c.image_size, c.channels, pool);
 
+            adam.lr = learning_rate(schedule, state.adam.step + 1);
             const StepResult r = train_step(model, input.ptr(), labels.data(), n, state.adam, adam, pool);
             if (!std::isfinite(r.loss))
                 throw std::runtime_error("step " + std::to_string(state.adam.step + 1) + ": the loss is " +

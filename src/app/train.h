@@ -10,6 +10,7 @@
 
 #include "nn/adam.h"
 #include "nn/model.h"
+#include "nn/schedule.h"
 
 class ThreadPool;
 class MnistSet;
@@ -21,6 +22,9 @@ struct TrainOptions {
     int batch_size = 32;
     double lr = 1e-4;
     double dropout = 0.0;     // dropout after dense1 and dense2 in training (0: off)
+    ScheduleKind schedule = ScheduleKind::Constant;  // the learning rate's shape over the run
+    int64_t warmup = 0;       // steps of linear learning-rate warm-up
+    double weight_decay = 0;  // decoupled weight decay (AdamW)
     ModelConfig config;
     double val_split = 0.2;   // fraction of the 60,000 held out for validation
     uint64_t seed = 7;

@@ -12,12 +12,14 @@ namespace {
 // not: the captured pointers might alias).
 void adam_chunk(float* __restrict w, float* __restrict m, float* __restrict v,
                 const float* __restrict g, int64_t n, float b1, float one_minus_b1, float b2,
-                float one_minus_b2, float step_size, float inv_sqrt_bc2, float eps) {
+                float one_minus_b2, float step_size, float inv_sqrt_bc2, float eps, float decay) {
     for (int64_t i = 0; i < n; ++i) {
         m[i] = b1 * m[i] + one_minus_b1 * g[i];         // first moment
         v[i] = b2 * v[i] + one_minus_b2 * g[i] * g[i];  // second moment
-        // w -= lr * m̂ / (sqrt(v̂) + eps), with m̂ = m / (1 - beta1^t), v̂ = v / (1 - beta2^t)
-        w[i] -= step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
+        // w = w * (1 - lr * weight_decay) - lr * m̂ / (sqrt(v̂) + eps),
+        // with m̂ = m / (1 - beta1^t), v̂ = v / (1 - beta2^t). Without weight
+        // decay, decay is exactly 1 and w * decay is w, bit for bit.
+        w[i] = w[i] * decay - step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
     }
 }
 
@@ -34,8 +36,12 @@ void adam_update(float* params, float* m, float* v, const float* grads, int64_t 
     const float b1 = static_cast<float>(c.beta1), one_minus_b1 = static_cast<float>(1.0 - c.beta1);
     const float b2 = static_cast<float>(c.beta2), one_minus_b2 = static_cast<float>(1.0 - c.beta2);
     const float eps = static_cast<float>(c.eps);
+    // Decoupled weight decay (Loshchilov & Hutter's AdamW): a shrink of the
+    // weights apart from the gradient, not an L2 term added to it, so Adam's
+    // per-weight scaling does not weaken it where gradients are large.
+    const float decay = static_cast<float>(1.0 - c.lr * c.weight_decay);
     pool.parallel_for(n, 32768, [&](int64_t begin, int64_t end) {
         adam_chunk(params + begin, m + begin, v + begin, grads + begin, end - begin, b1, one_minus_b1,
-                   b2, one_minus_b2, step_size, inv_sqrt_bc2, eps);
+                   b2, one_minus_b2, step_size, inv_sqrt_bc2, eps, decay);
     });
 }

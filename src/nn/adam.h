@@ -1,5 +1,5 @@
 // adam.h — the Adam optimizer (Kingma & Ba, 2015) as one fused pass.
-// Leaves out: weight decay, AMSGrad, learning-rate schedules.
+// Leaves out: AMSGrad. Learning-rate schedules: schedule.h.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +14,7 @@ struct AdamConfig {
     double beta1 = 0.9;   // decay of the first moment (mean of gradients)
     double beta2 = 0.999; // decay of the second moment (mean of squared gradients)
     double eps = 1e-7;    // added to sqrt(v̂), outside the square root
+    double weight_decay = 0.0;  // decoupled (AdamW): each update first shrinks w by the factor 1 - lr * weight_decay
 };
 
 // What Adam remembers between updates: two moments per parameter, and how
