@@ -187,7 +187,7 @@ TEST_CASE("a run stopped and resumed ends bit-identical to an uninterrupted one"
     REQUIRE(r.exit_code == 0);
     r = run_alexnet(small_training(split) + " --epochs 2 --steps 13");
     REQUIRE(r.exit_code == 0);
-    CHECK(load_checkpoint(split).training.adam.step == 13);
+    CHECK(load_checkpoint(split).training.optimizer.step == 13);
     r = run_alexnet(small_training(split) + " --epochs 2 --resume");
     REQUIRE(r.exit_code == 0);
     CHECK(r.out.find("resuming at step 13") != std::string::npos);
@@ -216,7 +216,7 @@ TEST_CASE("SIGINT saves a checkpoint, exits 130, and --resume continues exactly"
     CHECK(output.find("continue with: ./alexnet train --resume --model " + interrupted) != std::string::npos);
 
     // The saved state is whole; 5 more steps from it equal a straight run to the same step.
-    const int64_t stopped_at = load_checkpoint(interrupted).training.adam.step;
+    const int64_t stopped_at = load_checkpoint(interrupted).training.optimizer.step;
     REQUIRE(stopped_at >= 3);
     const std::string straight = temp_path("straight_to.model");
     RunResult r = run_alexnet(small_training(straight) + " --epochs 1000 --steps " + std::to_string(stopped_at + 5));
@@ -231,8 +231,8 @@ TEST_CASE("a process killed while saving leaves a checkpoint that loads", "[chec
     model.init_weights(1);
     TrainingState state;
     state.train_count = 100;
-    state.adam.m.assign(model.parameter_count(), 0.5f);
-    state.adam.v.assign(model.parameter_count(), 0.25f);
+    state.optimizer.m.assign(model.parameter_count(), 0.5f);
+    state.optimizer.v.assign(model.parameter_count(), 0.25f);
     const std::string path = temp_path("killed.model");
     save_checkpoint(path, model, &state);
     Rng rng(5);
@@ -242,7 +242,7 @@ TEST_CASE("a process killed while saving leaves a checkpoint that loads", "[chec
         REQUIRE(child >= 0);
         if (child == 0) {  // save over and over, each time with a new step, until killed
             for (int64_t step = 1;; ++step) {
-                state.adam.step = step;
+                state.optimizer.step = step;
                 save_checkpoint(path, model, &state);
             }
         }
@@ -253,7 +253,7 @@ TEST_CASE("a process killed while saving leaves a checkpoint that loads", "[chec
         if (::stat((path + ".tmp").c_str(), &st) == 0) ++killed_mid_write;
         const Checkpoint ck = load_checkpoint(path);  // throws if torn
         CHECK(ck.params == model.params);
-        CHECK(ck.training.adam.v == state.adam.v);
+        CHECK(ck.training.optimizer.v == state.optimizer.v);
     }
     INFO("killed with a partial .tmp file " << killed_mid_write << " times out of 12");
     CHECK(killed_mid_write > 0);

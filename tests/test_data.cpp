@@ -293,13 +293,13 @@ TEST_CASE("checkpoint round trip keeps weights, Adam moments and training state"
     Model model(ModelConfig{2, 40, 3, 10}, 1);
     model.init_weights(3);
     TrainingState state;
-    state.adam.step = 1234;
+    state.optimizer.step = 1234;
     state.seed = 99;
     state.batch_size = 16;
     state.train_count = 777;
     state.lr = 3e-4;
-    state.adam.m = random_vector(model.parameter_count(), 1);
-    state.adam.v = random_vector(model.parameter_count(), 2, 0, 1);
+    state.optimizer.m = random_vector(model.parameter_count(), 1);
+    state.optimizer.v = random_vector(model.parameter_count(), 2, 0, 1);
     const std::string path = temp_path("round.model");
     save_checkpoint(path, model, &state);
     const Checkpoint ck = load_checkpoint(path);
@@ -308,13 +308,13 @@ TEST_CASE("checkpoint round trip keeps weights, Adam moments and training state"
     CHECK(ck.config.channels == 3);
     CHECK(ck.params == model.params);
     REQUIRE(ck.has_training_state);
-    CHECK(ck.training.adam.step == 1234);
+    CHECK(ck.training.optimizer.step == 1234);
     CHECK(ck.training.seed == 99);
     CHECK(ck.training.batch_size == 16);
     CHECK(ck.training.train_count == 777);
     CHECK(ck.training.lr == 3e-4);
-    CHECK(ck.training.adam.m == state.adam.m);
-    CHECK(ck.training.adam.v == state.adam.v);
+    CHECK(ck.training.optimizer.m == state.optimizer.m);
+    CHECK(ck.training.optimizer.v == state.optimizer.v);
 
     save_checkpoint(path, model, nullptr);  // weights only, replacing the old file
     const Checkpoint weights_only = load_checkpoint(path);

@@ -12,6 +12,7 @@
 #include "nn/adam.h"
 #include "nn/layers.h"
 #include "nn/schedule.h"
+#include "nn/sgd.h"
 
 namespace {
 
@@ -358,6 +359,27 @@ TEST_CASE("AdamW's decoupled weight decay shrinks w by 1 - lr * wd besides the A
     // Step 1: w * (1 - 1e-3) - lr * g / (|g| + eps); a zero gradient still shrinks.
     CHECK(w[0] == Approx(1.0 * (1 - 1e-3) - 1e-2 * 0.5 / (0.5 + 1e-7)).epsilon(1e-6));
     CHECK(w[1] == Approx(-2.0 * (1 - 1e-3)).epsilon(1e-6));
+}
+
+TEST_CASE("SGD with momentum: velocity = momentum * velocity + g, w -= lr * velocity", "[sgd]") {
+    ThreadPool pool(1);
+    SgdConfig c;
+    c.lr = 0.1;
+    c.momentum = 0.9;
+    float w[2] = {1.0f, -1.0f}, velocity[2] = {0, 0};
+    const float g1[2] = {0.5f, 0.25f}, g2[2] = {1.0f, 0.0f};
+    sgd_update(w, velocity, g1, 2, c, pool);  // velocity = g1
+    CHECK(w[0] == Approx(1.0 - 0.1 * 0.5));
+    CHECK(w[1] == Approx(-1.0 - 0.1 * 0.25));
+    sgd_update(w, velocity, g2, 2, c, pool);  // velocity = 0.9 g1 + g2
+    CHECK(velocity[0] == Approx(0.9 * 0.5 + 1.0));
+    CHECK(w[0] == Approx(1.0 - 0.05 - 0.1 * 1.45));
+    CHECK(w[1] == Approx(-1.025 - 0.1 * 0.225));  // no gradient, still moving: momentum
+    c.weight_decay = 0.5;  // shrink by 1 - 0.05 first
+    float w3 = 2.0f, velocity3 = 0.0f;
+    const float g3 = 0.0f;
+    sgd_update(&w3, &velocity3, &g3, 1, c, pool);
+    CHECK(w3 == Approx(2.0 * 0.95));
 }
 
 TEST_CASE("learning-rate schedules: warm-up, step, cosine and one-cycle at known steps", "[schedule]") {

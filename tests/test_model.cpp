@@ -34,11 +34,11 @@ void train_steps(Model& model, int steps, int batch, double lr, ThreadPool& pool
                  std::vector<float>* losses = nullptr) {
     const SyntheticDigits digits(99);
     Rng rng(data_seed);
-    AdamState state(model.parameter_count());
+    OptimizerState state(model.parameter_count());
     std::vector<float> input;
     std::vector<uint8_t> labels;
-    AdamConfig adam;
-    adam.lr = lr;
+    OptimizerConfig adam;
+    adam.adam.lr = lr;
     for (int step = 1; step <= steps; ++step) {
         digits.batch(input, labels, batch, model.config.image_size, rng);
         const StepResult r = train_step(model, input.data(), labels.data(), batch, state, adam, pool);

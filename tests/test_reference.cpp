@@ -96,9 +96,9 @@ TEST_CASE("logits, loss, every gradient and one Adam step match PyTorch's for th
     for (float l : ref["labels"]) labels.push_back(static_cast<uint8_t>(l));
     REQUIRE(static_cast<int>(labels.size()) == ref.batch);
 
-    AdamState state(model.parameter_count());
-    AdamConfig adam;
-    adam.lr = 1e-3;
+    OptimizerState state(model.parameter_count());
+    OptimizerConfig adam;
+    adam.adam.lr = 1e-3;
     const StepResult step = train_step(model, input.data(), labels.data(), ref.batch, state, adam, pool);
     CHECK(state.step == 1);
 

@@ -15,7 +15,7 @@
 #include "fast/gemm.h"
 #include "fast/simd.h"
 #include "fast/thread_pool.h"
-#include "nn/adam.h"
+#include "nn/optimizer.h"
 #include "nn/rng.h"
 #include "nn/train_step.h"
 
@@ -203,7 +203,7 @@ struct StepTimes {
 
 // One training step taken apart: the calls that train_step and
 // Model::forward / backward make, in their order, each timed.
-void profiled_step(Model& model, const SyntheticBatch& batch, int B, AdamState& adam_state, const AdamConfig& adam,
+void profiled_step(Model& model, const SyntheticBatch& batch, int B, OptimizerState& adam_state, const OptimizerConfig& adam,
                    ThreadPool& pool, StepTimes& t) {
     auto timed = [](double& slot, const auto& f) {
         const double t0 = now_seconds();
@@ -225,9 +225,7 @@ void profiled_step(Model& model, const SyntheticBatch& batch, int B, AdamState& 
         timed(t.layers.backward_seconds[i], [&] { model.conv_layer_backward(i, B, pool); });
     double adam_seconds = 0;
     timed(adam_seconds, [&] {
-        ++adam_state.step;
-        adam_update(model.params.data(), adam_state.m.data(), adam_state.v.data(), model.grads.data(),
-                    model.parameter_count(), adam_state.step, adam, pool);
+        optimizer_update(model.params.data(), model.grads.data(), model.parameter_count(), adam_state, adam, pool);
     });
     t.adam_seconds += adam_seconds;
 }
@@ -238,8 +236,8 @@ StepTimes time_training(const ModelConfig& config, int B, int steps, ThreadPool&
     Model model(config, B);
     model.init_weights(7);
     SyntheticBatch batch(config, B);
-    AdamState adam_state(model.parameter_count());
-    AdamConfig adam;
+    OptimizerState adam_state(model.parameter_count());
+    OptimizerConfig adam;  // Adam, the default
     StepTimes result;
     std::vector<double> times, adam_times;
     const int warmup = 3;

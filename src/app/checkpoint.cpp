@@ -117,13 +117,13 @@ void save_checkpoint(const std::string& path, const Model& model, const Training
         w.floats(model.params.data() + p.offset, p.size);
     }
     if (state) {
-        w.u64(static_cast<uint64_t>(state->adam.step));
+        w.u64(static_cast<uint64_t>(state->optimizer.step));
         w.u64(state->seed);
         w.u32(static_cast<uint32_t>(state->batch_size));
         w.u32(static_cast<uint32_t>(state->train_count));
         w.f64(state->lr);
-        w.floats(state->adam.m.data(), model.parameter_count());
-        w.floats(state->adam.v.data(), model.parameter_count());
+        w.floats(state->optimizer.m.data(), model.parameter_count());
+        w.floats(state->optimizer.v.data(), model.parameter_count());
     }
     const uint32_t crc = w.crc;
     w.u32(crc);
@@ -201,17 +201,17 @@ Checkpoint load_checkpoint(const std::string& path) {
     }
     if (ck.has_training_state) {
         TrainingState& t = ck.training;
-        t.adam.step = static_cast<int64_t>(r.u64("step"));
+        t.optimizer.step = static_cast<int64_t>(r.u64("step"));
         t.seed = r.u64("seed");
         t.batch_size = static_cast<int32_t>(r.u32("batch size"));
         t.train_count = static_cast<int32_t>(r.u32("training count"));
         t.lr = r.f64("learning rate");
-        if (t.adam.step < 0 || t.batch_size < 1 || t.train_count < 1 || !(t.lr > 0))
+        if (t.optimizer.step < 0 || t.batch_size < 1 || t.train_count < 1 || !(t.lr > 0))
             fail(path, "training state is invalid (step, batch size or training count)");
-        t.adam.m.resize(total);
-        t.adam.v.resize(total);
-        r.bytes(t.adam.m.data(), sizeof(float) * total, "Adam first moments");
-        r.bytes(t.adam.v.data(), sizeof(float) * total, "Adam second moments");
+        t.optimizer.m.resize(total);
+        t.optimizer.v.resize(total);
+        r.bytes(t.optimizer.m.data(), sizeof(float) * total, "Adam first moments");
+        r.bytes(t.optimizer.v.data(), sizeof(float) * total, "Adam second moments");
     }
     const uint32_t computed = r.crc;
     const uint32_t stored = r.u32("CRC-32");

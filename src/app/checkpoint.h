@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "nn/adam.h"
+#include "nn/optimizer.h"
 #include "nn/model.h"
 
 constexpr char kCheckpointMagic[8] = {'A', 'L', 'E', 'X', 'N', 'E', 'T', 'C'};
@@ -19,7 +19,7 @@ constexpr uint32_t kCheckpointVersion = 1;
 
 // Everything --resume needs besides the weights.
 struct TrainingState {
-    AdamState adam;            // Adam's moments and its step count (the optimizer steps taken so far)
+    OptimizerState optimizer;  // Adam's moments (SGD's velocity) and the optimizer steps taken so far
     uint64_t seed = 7;         // the seed of the run (data split and order)
     int32_t batch_size = 32;
     int32_t train_count = 0;   // images in the training part of the split

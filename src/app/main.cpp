@@ -69,6 +69,7 @@ bool model_flag(Args& args, const std::string& f, ModelConfig& config) {
 int command_train(Args& args) {
     int threads = ThreadPool::hardware_threads();
     TrainOptions o;
+    bool lr_given = false, momentum_given = false;
     while (!args.done()) {
         const std::string f = args.next();
         if (f == "--help" || f == "-h") { std::fputs(kTrainUsage, stdout); return 0; }
@@ -76,7 +77,18 @@ int command_train(Args& args) {
         else if (f == "--model") o.model_path = args.value(f);
         else if (f == "--epochs") o.epochs = static_cast<int>(args.integer(f, 1, 10000));
         else if (f == "--batch-size") o.batch_size = static_cast<int>(args.integer(f, 1, 4096));
-        else if (f == "--lr") o.lr = args.real(f, 0.0, 10.0, false);
+        else if (f == "--lr") { o.lr = args.real(f, 0.0, 10.0, false); lr_given = true; }
+        else if (f == "--optimizer") {
+            const std::string name = args.value(f);
+            if (name == "adam") o.optimizer = OptimizerKind::Adam;
+            else if (name == "sgd") o.optimizer = OptimizerKind::Sgd;
+            else throw UsageError("--optimizer must be adam or sgd, not '" + name + "'");
+        }
+        else if (f == "--momentum") {
+            o.momentum = args.real(f, 0.0, 1.0, true);
+            if (o.momentum >= 1.0) throw UsageError("--momentum must be below 1, not 1");
+            momentum_given = true;
+        }
         else if (f == "--dropout") {
             o.dropout = args.real(f, 0.0, 1.0, true);
             if (o.dropout >= 1.0) throw UsageError("--dropout must be below 1 (the probability of dropping a value), not 1");
@@ -104,6 +116,8 @@ int command_train(Args& args) {
         else unknown_flag(f);
     }
     if (o.resume && !o.init_path.empty()) throw UsageError("--resume and --init exclude each other");
+    if (momentum_given && o.optimizer != OptimizerKind::Sgd) throw UsageError("--momentum is for --optimizer sgd");
+    if (o.optimizer == OptimizerKind::Sgd && !lr_given) o.lr = 0.01;  // SGD's usual rate; Adam's 1e-4 would crawl
     if (o.schedule == ScheduleKind::OneCycle && o.warmup > 0)
         throw UsageError("--warmup does not apply to --schedule onecycle, which rises over its first 30% by itself");
     ThreadPool pool(threads);

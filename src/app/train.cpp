@@ -304,23 +304,25 @@ int train(const TrainOptions& opt, ThreadPool& pool) {
     state.batch_size = o.batch_size;
     state.train_count = static_cast<int32_t>(train_count);
     state.lr = o.lr;
-    state.adam = AdamState(model.parameter_count());
+    state.optimizer = OptimizerState(model.parameter_count());
     if (from_checkpoint) {
         model.params = start.params;
-        if (o.resume) state.adam = start.training.adam;
+        if (o.resume) state.optimizer = start.training.optimizer;
     } else {
         model.init_weights(o.seed);
     }
     start = Checkpoint();  // its copies are no longer needed
-    AdamConfig adam;
-    adam.lr = o.lr;
-    adam.weight_decay = o.weight_decay;
+    OptimizerConfig optimizer;
+    optimizer.kind = o.optimizer;
+    optimizer.adam.weight_decay = o.weight_decay;
+    optimizer.sgd.weight_decay = o.weight_decay;
+    optimizer.sgd.momentum = o.momentum;
 
     const ModelConfig& c = model.config;
     const int B = o.batch_size;
     const int64_t steps_per_epoch = (static_cast<int64_t>(train_count) + B - 1) / B;
     int64_t last_step = static_cast<int64_t>(o.epochs) * steps_per_epoch;
-    if (o.max_steps > 0) last_step = std::min(last_step, state.adam.step + o.max_steps);
+    if (o.max_steps > 0) last_step = std::min(last_step, state.optimizer.step + o.max_steps);
     // The schedule spans the planned run (epochs x steps per epoch), whatever
     // --steps or --resume cut out of it, so a resumed run follows the same curve.
     const Schedule schedule{o.schedule, o.lr, o.warmup, static_cast<int64_t>(o.epochs) * steps_per_epoch};
@@ -329,6 +331,10 @@ int train(const TrainOptions& opt, ThreadPool& pool) {
     if (o.schedule != ScheduleKind::Constant || o.warmup > 0) {
         std::snprintf(part, sizeof part, ", %s schedule, warm-up %lld", schedule_name(o.schedule),
                       static_cast<long long>(o.warmup));
+        options += part;
+    }
+    if (o.optimizer == OptimizerKind::Sgd) {
+        std::snprintf(part, sizeof part, ", SGD momentum %g", o.momentum);
         options += part;
     }
     if (o.weight_decay > 0) {
@@ -345,44 +351,44 @@ int train(const TrainOptions& opt, ThreadPool& pool) {
                 static_cast<long long>(model.parameter_count()), static_cast<size_t>(train_count),
                 static_cast<size_t>(val_count), B, o.lr, options.c_str(), o.epochs,
                 static_cast<long long>(steps_per_epoch), pool.size());
-    if (state.adam.step > 0) std::printf("resuming at step %lld\n", static_cast<long long>(state.adam.step));
+    if (state.optimizer.step > 0) std::printf("resuming at step %lld\n", static_cast<long long>(state.optimizer.step));
     std::fflush(stdout);
 
     std::vector<uint8_t> pixels(static_cast<size_t>(B) * kMnistPixels), labels(B);
     Tensor input({B, c.channels, c.image_size, c.image_size});  // (B, C, S, S)
     const StopOnSignal stop;
-    ProgressReporter progress(o, steps_per_epoch, state.adam.step, last_step);
+    ProgressReporter progress(o, steps_per_epoch, state.optimizer.step, last_step);
     int ordered_epoch = -1;  // the epoch whose order `order` holds
 
-    while (state.adam.step < last_step) {
-        const int epoch = static_cast<int>(state.adam.step / steps_per_epoch);
+    while (state.optimizer.step < last_step) {
+        const int epoch = static_cast<int>(state.optimizer.step / steps_per_epoch);
         // Replays the order of earlier epochs too when resuming.
         while (ordered_epoch < epoch) order_for_epoch(order, train_count, o.seed, ++ordered_epoch, o.shuffle);
         const auto epoch_start = Clock::now();
         RunningMeans epoch_means;
         const int64_t epoch_end_step = std::min(last_step, (epoch + 1) * steps_per_epoch);
-        while (state.adam.step < epoch_end_step) {
+        while (state.optimizer.step < epoch_end_step) {
             // ---- One step: batch in, forward, loss, backward, Adam
-            const int64_t first = (state.adam.step % steps_per_epoch) * B;
+            const int64_t first = (state.optimizer.step % steps_per_epoch) * B;
             const int n = static_cast<int>(std::min<int64_t>(B, static_cast<int64_t>(train_count) - first));
             train_set.read_batch(pixels.data(), labels.data(), order + first, n);
             preprocess_mnist_batch(input.ptr(), pixels.data(), n, c.image_size, c.channels, pool);
 
-            adam.lr = learning_rate(schedule, state.adam.step + 1);
-            const StepResult r = train_step(model, input.ptr(), labels.data(), n, state.adam, adam, pool);
+            optimizer.set_lr(learning_rate(schedule, state.optimizer.step + 1));
+            const StepResult r = train_step(model, input.ptr(), labels.data(), n, state.optimizer, optimizer, pool);
             if (!std::isfinite(r.loss))
-                throw std::runtime_error("step " + std::to_string(state.adam.step + 1) + ": the loss is " +
+                throw std::runtime_error("step " + std::to_string(state.optimizer.step + 1) + ": the loss is " +
                                          std::to_string(r.loss) + "; " + non_finite_report(model, n) +
                                          ". Training stopped; " + o.model_path +
                                          " keeps the last good checkpoint, if any");
             epoch_means.add(r.loss, r.correct, n);
-            progress.after_step(epoch, state.adam.step, epoch_means);
+            progress.after_step(epoch, state.optimizer.step, epoch_means);
 
             if (stop.requested()) {
                 save_checkpoint(o.model_path, model, &state);
                 std::printf("\ninterrupted by signal %d after step %lld; saved %s\n"
                             "continue with: ./alexnet train --resume --model %s --epochs %d --data %s\n",
-                            g_stop_signal.load(), static_cast<long long>(state.adam.step),
+                            g_stop_signal.load(), static_cast<long long>(state.optimizer.step),
                             o.model_path.c_str(), o.model_path.c_str(), o.epochs, o.data_dir.c_str());
                 std::fflush(stdout);
                 return 130;
@@ -393,7 +399,7 @@ int train(const TrainOptions& opt, ThreadPool& pool) {
         save_checkpoint(o.model_path, model, &state);
         EvalResult validation;
         if (val_count > 0) validation = evaluate(model, train_set, val_indices, val_count, pool);
-        progress.after_epoch(epoch, state.adam.step, epoch_means, val_count > 0 ? &validation : nullptr, train_seconds);
+        progress.after_epoch(epoch, state.optimizer.step, epoch_means, val_count > 0 ? &validation : nullptr, train_seconds);
     }
 
     std::vector<uint32_t> test_indices(test_set.size());

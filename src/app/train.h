@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "nn/adam.h"
+#include "nn/optimizer.h"
 #include "nn/model.h"
 #include "nn/schedule.h"
 
@@ -24,7 +24,9 @@ struct TrainOptions {
     double dropout = 0.0;     // dropout after dense1 and dense2 in training (0: off)
     ScheduleKind schedule = ScheduleKind::Constant;  // the learning rate's shape over the run
     int64_t warmup = 0;       // steps of linear learning-rate warm-up
-    double weight_decay = 0;  // decoupled weight decay (AdamW)
+    double weight_decay = 0;  // decoupled weight decay (AdamW, or SGD's shrink)
+    OptimizerKind optimizer = OptimizerKind::Adam;
+    double momentum = 0.9;    // SGD's
     ModelConfig config;
     double val_split = 0.2;   // fraction of the 60,000 held out for validation
     uint64_t seed = 7;

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
 
 class ThreadPool;
 
@@ -15,15 +14,6 @@ struct AdamConfig {
     double beta2 = 0.999; // decay of the second moment (mean of squared gradients)
     double eps = 1e-7;    // added to sqrt(v̂), outside the square root
     double weight_decay = 0.0;  // decoupled (AdamW): each update first shrinks w by the factor 1 - lr * weight_decay
-};
-
-// What Adam remembers between updates: two moments per parameter, and how
-// many updates it has made (t, which sets the bias correction).
-struct AdamState {
-    std::vector<float> m;  // (parameter_count) running mean of the gradients
-    std::vector<float> v;  // (parameter_count) running mean of their squares
-    int64_t step = 0;      // updates made so far; the next one is step + 1
-    explicit AdamState(int64_t parameters = 0) : m(parameters, 0.0f), v(parameters, 0.0f) {}
 };
 
 // One update of n parameters. step is 1 for the first update (it sets the

@@ -3,7 +3,7 @@
 //   logits = forward(input)            Model::forward
 //   loss   = cross_entropy(logits)     Model::loss
 //   grads  = d loss / d params         Model::backward
-//   params = adam(params, grads)       adam_update
+//   params = adam(params, grads)       optimizer_update (Adam, or SGD)
 //
 // It is written here once, and used by ./alexnet train, by bench and by the
 // tests. Leaves out: reading the batch, progress, checkpoints (train.cpp).
@@ -11,7 +11,7 @@
 
 #include <cstdint>
 
-#include "nn/adam.h"
+#include "nn/optimizer.h"
 #include "nn/model.h"
 
 class ThreadPool;
@@ -21,9 +21,9 @@ struct StepResult {
     int correct = 0;    // how many argmax predictions matched the labels
 };
 
-// Trains on one batch: input (n, C, S, S), labels (n); adam holds Adam's
-// moments and step count, and the update makes it one step more. If the loss
-// is not finite, nothing is updated (not even adam.step) and the result says
-// so: the caller decides what to report.
-StepResult train_step(Model& model, const float* input, const uint8_t* labels, int n, AdamState& adam,
-                      const AdamConfig& config, ThreadPool& pool);
+// Trains on one batch: input (n, C, S, S), labels (n); state holds the
+// optimizer's memory and step count, and the update makes it one step more.
+// If the loss is not finite, nothing is updated (not even state.step) and the
+// result says so: the caller decides what to report.
+StepResult train_step(Model& model, const float* input, const uint8_t* labels, int n, OptimizerState& state,
+                      const OptimizerConfig& optimizer, ThreadPool& pool);
