@@ -194,6 +194,14 @@ TEST_CASE("a run stopped and resumed ends bit-identical to an uninterrupted one"
     CHECK(read_file(split) == read_file(straight));
 }
 
+TEST_CASE("with augmentation and dropout, 1 and 3 threads train to the same bits", "[cli][determinism]") {
+    const std::string a = temp_path("aug1.model"), b = temp_path("aug3.model");
+    const std::string options = " --steps 6 --augment --dropout 0.5 --schedule cosine --weight-decay 0.01";
+    REQUIRE(run_alexnet(small_training(a) + options + " --threads 1").exit_code == 0);
+    REQUIRE(run_alexnet(small_training(b) + options + " --threads 3").exit_code == 0);
+    CHECK(read_file(a) == read_file(b));
+}
+
 TEST_CASE("SIGINT saves a checkpoint, exits 130, and --resume continues exactly", "[cli][resume]") {
     const std::string interrupted = temp_path("interrupted.model"), log = temp_path("interrupted.log");
     // Start a long run in the background and interrupt it once it is training.

@@ -11,6 +11,7 @@
 #include "app/checkpoint.h"
 #include "app/train.h"
 #include "catch.hpp"
+#include "data/augment.h"
 #include "data/mnist.h"
 #include "data/pgm.h"
 #include "data/preprocess.h"
@@ -439,6 +440,59 @@ TEST_CASE("to_mnist_form: the border decides the background, not the majority of
     const MaxDiff d = max_abs_diff(out.data(), out_swapped.data(), out.size());
     INFO("max diff " << d.diff << " at " << d.index);
     CHECK(d.diff < 1e-5);
+}
+
+TEST_CASE("augmentation: identity, a one-pixel shift, a quarter turn, and seeded draws in range", "[augment]") {
+    std::vector<float> in(kMnistPixels), out(kMnistPixels);
+    for (int p = 0; p < kMnistPixels; ++p) in[p] = static_cast<float>(p % 97) / 97.0f;
+    augment_image(out.data(), in.data(), Augmentation{});
+    CHECK(out == in);  // no change: every sample lands on a pixel centre
+    Augmentation shift;
+    shift.shift_x = 1.0f;  // one pixel to the right; column 0 comes from outside: background 0
+    augment_image(out.data(), in.data(), shift);
+    for (int y = 0; y < kMnistSide; ++y) {
+        CHECK(out[y * kMnistSide] == 0.0f);
+        for (int x = 1; x < kMnistSide; ++x)
+            if (out[y * kMnistSide + x] != in[y * kMnistSide + x - 1]) FAIL("pixel " << x << "," << y);
+    }
+    Augmentation turn;
+    turn.angle = static_cast<float>(3.14159265358979323846 / 2);  // a quarter turn about the centre
+    std::vector<float> dot(kMnistPixels, 0.0f);
+    dot[3 * kMnistSide + 20] = 1.0f;  // (x 20, y 3)
+    augment_image(out.data(), dot.data(), turn);
+    int brightest = 0;
+    for (int p = 1; p < kMnistPixels; ++p)
+        if (out[p] > out[brightest]) brightest = p;
+    // x' - 14 = -(y - 14) + ... : the dot at (x 20, y 3), i.e. (+6.5, -10.5) from
+    // the centre in pixel-centre coordinates, turns to (+10.5, +6.5): (x 24, y 20).
+    CHECK(brightest == 20 * kMnistSide + 24);
+    CHECK(out[brightest] > 0.99f);
+    // Draws: in range, repeatable, different for another seed.
+    for (uint64_t seed = 0; seed < 200; ++seed) {
+        const Augmentation a = random_augmentation(seed);
+        CHECK(std::fabs(a.shift_x) <= 2.0f);
+        CHECK(std::fabs(a.shift_y) <= 2.0f);
+        CHECK(a.scale >= 0.9f);
+        CHECK(a.scale <= 1.1f);
+        CHECK(std::fabs(a.angle) <= 0.1746f);
+    }
+    CHECK(random_augmentation(5).shift_x == random_augmentation(5).shift_x);
+    CHECK(random_augmentation(5).angle != random_augmentation(6).angle);
+}
+
+TEST_CASE("augmented batches: the same for any thread count, different from plain ones", "[augment]") {
+    const int n = 5, size = 39;
+    std::vector<uint8_t> pixels(n * kMnistPixels);
+    for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<uint8_t>((i * 7) % 256);
+    std::vector<float> one(n * size * size), three(one.size()), plain(one.size());
+    {
+        ThreadPool pool1(1), pool3(3);
+        preprocess_mnist_batch(one.data(), pixels.data(), n, size, 1, pool1, true, 42);
+        preprocess_mnist_batch(three.data(), pixels.data(), n, size, 1, pool3, true, 42);
+        preprocess_mnist_batch(plain.data(), pixels.data(), n, size, 1, pool1);
+    }
+    CHECK(std::memcmp(one.data(), three.data(), sizeof(float) * one.size()) == 0);
+    CHECK(one != plain);
 }
 
 TEST_CASE("resize_area averages the input area under each output pixel", "[preprocess]") {

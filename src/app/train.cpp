@@ -345,6 +345,7 @@ int train(const TrainOptions& opt, ThreadPool& pool) {
         std::snprintf(part, sizeof part, ", dropout %g", o.dropout);
         options += part;
     }
+    if (o.augment) options += ", augmented";
     std::printf("training AlexNet (filters %d, input %dx%dx%d, %lld parameters) on %zu images, "
                 "validating on %zu; batch %d, lr %g%s, %d epochs of %lld steps, %d threads\n",
                 c.filters, c.channels, c.image_size, c.image_size,
@@ -372,7 +373,9 @@ int train(const TrainOptions& opt, ThreadPool& pool) {
             const int64_t first = (state.optimizer.step % steps_per_epoch) * B;
             const int n = static_cast<int>(std::min<int64_t>(B, static_cast<int64_t>(train_count) - first));
             train_set.read_batch(pixels.data(), labels.data(), order + first, n);
-            preprocess_mnist_batch(input.ptr(), pixels.data(), n, c.image_size, c.channels, pool);
+            // Augmentation draws from (seed, step): a resumed run sees the same images.
+            preprocess_mnist_batch(input.ptr(), pixels.data(), n, c.image_size, c.channels, pool, o.augment,
+                                   Rng(o.seed ^ (static_cast<uint64_t>(state.optimizer.step + 1) << 20)).next_u64());
 
             optimizer.set_lr(learning_rate(schedule, state.optimizer.step + 1));
             const StepResult r = train_step(model, input.ptr(), labels.data(), n, state.optimizer, optimizer, pool);

@@ -22,6 +22,7 @@ struct TrainOptions {
     int batch_size = 32;
     double lr = 1e-4;
     double dropout = 0.0;     // dropout after dense1 and dense2 in training (0: off)
+    bool augment = false;     // random shift, scale and rotation of every training image
     ScheduleKind schedule = ScheduleKind::Constant;  // the learning rate's shape over the run
     int64_t warmup = 0;       // steps of linear learning-rate warm-up
     double weight_decay = 0;  // decoupled weight decay (AdamW, or SGD's shrink)

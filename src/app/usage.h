@@ -33,6 +33,8 @@ inline const char* kTrainUsage =
     "  --dropout P         drop each output of dense1 and dense2 with probability P in\n"
     "                      training, as the AlexNet paper does with 0.5 (default 0: off;\n"
     "                      give it again with --resume)\n"
+    "  --augment           shift (2 px), scale (0.9-1.1) and rotate (10 degrees) every\n"
+    "                      training image at random (never validation or test images)\n"
     "  --schedule NAME     learning rate over the run: constant (default), step (/10 at\n"
     "                      1/2 and 3/4 of it), cosine, onecycle (up from lr/25 over the\n"
     "                      first 30%, then down); give it again with --resume\n"

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <vector>
 
+#include "data/augment.h"
 #include "data/mnist.h"
 #include "fast/thread_pool.h"
 
@@ -162,12 +163,17 @@ void preprocess_image(float* out, const float* gray, int h, int w, int size, int
 }
 
 void preprocess_mnist_batch(float* out, const uint8_t* pixels, int n, int size, int channels,
-                            ThreadPool& pool) {
+                            ThreadPool& pool, bool augment, uint64_t augment_seed) {
     const int64_t image_floats = static_cast<int64_t>(channels) * size * size;
     pool.run(n, [&](int i) {
         float gray[kMnistPixels];
         for (int p = 0; p < kMnistPixels; ++p)
             gray[p] = static_cast<float>(pixels[static_cast<int64_t>(i) * kMnistPixels + p]) / 255.0f;
+        if (augment) {  // a seed per image, so the thread that takes it does not matter
+            float moved[kMnistPixels];
+            augment_image(moved, gray, random_augmentation(augment_seed ^ (0x9E3779B97F4A7C15ull * (i + 1))));
+            std::memcpy(gray, moved, sizeof gray);
+        }
         preprocess_image(out + i * image_floats, gray, kMnistSide, kMnistSide, size, channels);
     });
 }
