@@ -327,24 +327,16 @@ int train(const TrainOptions& opt, ThreadPool& pool) {
     // --steps or --resume cut out of it, so a resumed run follows the same curve.
     const Schedule schedule{o.schedule, o.lr, o.warmup, static_cast<int64_t>(o.epochs) * steps_per_epoch};
     std::string options;  // the options that change training, when on
-    char part[64];
-    if (o.schedule != ScheduleKind::Constant || o.warmup > 0) {
-        std::snprintf(part, sizeof part, ", %s schedule, warm-up %lld", schedule_name(o.schedule),
-                      static_cast<long long>(o.warmup));
+    auto add_option = [&options](const char* format, auto... values) {
+        char part[64];
+        std::snprintf(part, sizeof part, format, values...);
         options += part;
-    }
-    if (o.optimizer == OptimizerKind::Sgd) {
-        std::snprintf(part, sizeof part, ", SGD momentum %g", o.momentum);
-        options += part;
-    }
-    if (o.weight_decay > 0) {
-        std::snprintf(part, sizeof part, ", weight decay %g", o.weight_decay);
-        options += part;
-    }
-    if (o.dropout > 0) {
-        std::snprintf(part, sizeof part, ", dropout %g", o.dropout);
-        options += part;
-    }
+    };
+    if (o.schedule != ScheduleKind::Constant || o.warmup > 0)
+        add_option(", %s schedule, warm-up %lld", schedule_name(o.schedule), static_cast<long long>(o.warmup));
+    if (o.optimizer == OptimizerKind::Sgd) add_option(", SGD momentum %g", o.momentum);
+    if (o.weight_decay > 0) add_option(", weight decay %g", o.weight_decay);
+    if (o.dropout > 0) add_option(", dropout %g", o.dropout);
     if (o.augment) options += ", augmented";
     std::printf("training AlexNet (filters %d, input %dx%dx%d, %lld parameters) on %zu images, "
                 "validating on %zu; batch %d, lr %g%s, %d epochs of %lld steps, %d threads\n",

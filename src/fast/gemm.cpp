@@ -322,7 +322,7 @@ void sgemm(bool trans_a, bool trans_b, int M, int N, int K, const float* A, int 
                 // Where this strip of B is read: in place, or from the pack.
                 const float* b;
                 int64_t ldb_strip;
-                if (!pack_all_b && cols == NR && sa_end - sa_begin > 1) {
+                if (copy_b && cols == NR) {
                     // From the tile's copy (below the k0 loop head).
                     b = b_block + static_cast<int64_t>(sb - sb_begin) * kc * NR;
                     ldb_strip = NR;

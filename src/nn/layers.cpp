@@ -13,6 +13,7 @@
 
 #include "fast/gemm.h"
 #include "fast/thread_pool.h"
+#include "nn/rng.h"
 
 // ---------------------------------------------------------------------------
 // im2col / col2im
@@ -255,15 +256,11 @@ void relu_backward(float* din, const float* dout, const float* out, int64_t n, T
 
 namespace {
 
-// A uniform number in [0, 1) that depends only on (seed, i): SplitMix64's
-// mixing function applied to the pair, the top 24 bits as a float. Counter-
-// based, so any thread can draw value i without drawing the ones before it.
+// A uniform number in [0, 1) that depends only on (seed, i): the seeded
+// generator's draw from state seed + i steps along, computed directly, so any
+// thread can draw value i without drawing the ones before it.
 float uniform_at(uint64_t seed, int64_t i) {
-    uint64_t z = seed + 0x9E3779B97F4A7C15ull * (static_cast<uint64_t>(i) + 1);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return static_cast<float>(z >> 40) * (1.0f / 16777216.0f);
+    return Rng(seed + 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(i)).uniform();
 }
 
 }  // namespace
