@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <cstdlib>
 #include <thread>
 
@@ -86,6 +87,8 @@ TEST_CASE("usage errors exit 2 with a one-line message and the usage text", "[cl
         {"train --lr", "alexnet train: --lr needs a value"},
         {"train --no-shuffle=yes", "alexnet train: --no-shuffle takes no value"},
         {"train --resume --init x.model", "alexnet train: --resume and --init exclude each other"},
+        {"train --pool 4x4s2", "alexnet train: --pool must be 2x2s2 or 3x3s2, not '4x4s2'"},
+        {"train --lrn=1", "alexnet train: --lrn takes no value"},
         {"train stray", "alexnet train: unexpected argument 'stray'"},
         {"predict", "alexnet predict: predict needs at least one PGM image"},
         {"predict --top x.pgm", "alexnet predict: --top needs a whole number, not 'x.pgm'"},
@@ -273,6 +276,47 @@ TEST_CASE("summary prints the layer table with totals", "[cli]") {
     CHECK(r.out.find("conv1 11x11/4 pad 0 + relu   24x12x12                2,928            418,176") != std::string::npos);
     CHECK(r.out.find("total                                            3,805,114          7,107,968") != std::string::npos);
     CHECK(r.out.find("training total") != std::string::npos);
+    CHECK(r.out.find("maxpool 2x2/2") != std::string::npos);
+    CHECK(r.out.find("local response norm") == std::string::npos);
+}
+
+TEST_CASE("--lrn and --pool 3x3s2 are stored in the checkpoint: summary, evaluate and predict rebuild them",
+          "[cli][lrn][pool]") {
+    RunResult r = run_alexnet("summary --lrn --pool 3x3s2");
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("local response norm          24x12x12") != std::string::npos);
+    CHECK(r.out.find("maxpool 3x3/2 overlapping    24x6x6") != std::string::npos);
+    CHECK(r.out.find("total                                            3,805,114") != std::string::npos);
+    const std::string model = temp_path("paper.model");
+    r = run_alexnet(small_training(model) + " --lrn --pool 3x3s2 --steps 3 --quiet");
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.out.find(", LRN, 3x3/2 overlapping pooling") != std::string::npos);
+    // --resume takes the network from the file: flags may repeat it, not contradict it.
+    r = run_alexnet(small_training(model) + " --lrn --pool 2x2s2 --resume --steps 1 --quiet");
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("alexnet train: " + model + ": holds a network with pool 3x3s2, but --pool asks for 2x2s2") == 0);
+    r = run_alexnet(small_training(model) + " --lrn --resume --steps 1 --quiet");
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find(", LRN, 3x3/2 overlapping pooling") != std::string::npos);
+    r = run_alexnet("summary --model " + model);
+    CHECK(r.out.find("local response norm") != std::string::npos);
+    CHECK(r.out.find("maxpool 3x3/2 overlapping") != std::string::npos);
+    // The same weights as a plain network predict other probabilities: predict
+    // must have rebuilt LRN and the 3x3 pooling from the file.
+    const std::string digit = temp_path("digit.pgm");
+    r = run_alexnet("export --data " + small_data_dir() + " --set test --index 0 --out " + digit);
+    REQUIRE(r.exit_code == 0);
+    r = run_alexnet("predict --model " + model + " " + digit + " --json");
+    REQUIRE(r.exit_code == 0);
+    std::string plain_bytes = read_file(model);
+    plain_bytes[28] &= 1;  // clear the LRN and pooling flags, keep the training-state bit
+    const uint32_t crc = crc32_update(0, plain_bytes.data(), plain_bytes.size() - 4);
+    std::memcpy(&plain_bytes[plain_bytes.size() - 4], &crc, 4);
+    const std::string plain = temp_path("plain.model");
+    write_file(plain, plain_bytes);
+    const RunResult p = run_alexnet("predict --model " + plain + " " + digit + " --json");
+    REQUIRE(p.exit_code == 0);
+    CHECK(p.out != r.out);
 }
 
 TEST_CASE("plot draws a history as SVG and refuses a malformed one", "[cli][errors]") {

@@ -307,6 +307,8 @@ TEST_CASE("checkpoint round trip keeps weights, Adam moments and training state"
     CHECK(ck.config.filters == 2);
     CHECK(ck.config.image_size == 40);
     CHECK(ck.config.channels == 3);
+    CHECK_FALSE(ck.config.lrn);
+    CHECK(ck.config.pool_window == 2);
     CHECK(ck.params == model.params);
     REQUIRE(ck.has_training_state);
     CHECK(ck.training.optimizer.step == 1234);
@@ -317,9 +319,13 @@ TEST_CASE("checkpoint round trip keeps weights, Adam moments and training state"
     CHECK(ck.training.optimizer.m == state.optimizer.m);
     CHECK(ck.training.optimizer.v == state.optimizer.v);
 
+    model.config.lrn = true;  // no parameters of their own: only the flags change
+    model.config.pool_window = 3;
     save_checkpoint(path, model, nullptr);  // weights only, replacing the old file
     const Checkpoint weights_only = load_checkpoint(path);
     CHECK_FALSE(weights_only.has_training_state);
+    CHECK(weights_only.config.lrn);
+    CHECK(weights_only.config.pool_window == 3);
     CHECK(weights_only.params == model.params);
     struct stat st;
     CHECK(::stat((path + ".tmp").c_str(), &st) != 0);  // the temporary is gone
@@ -354,6 +360,9 @@ TEST_CASE("checkpoint loader refuses corrupt, truncated and foreign files", "[ch
     huge[16] = 0;
     huge[17] = 0x10;  // image size 4096
     CHECK_THAT(load_bytes(huge), Catch::Contains("image size 4096 out of range"));
+    std::string unknown_flag = good;
+    unknown_flag[28] = 8;  // flags: bit 3 means nothing (yet)
+    CHECK_THAT(load_bytes(unknown_flag), Catch::Contains("unknown flags 8"));
     std::string renamed = good;
     renamed[good.find("conv2.weight")] = 'k';
     CHECK_THAT(load_bytes(renamed), Catch::Contains("tensor 'konv2.weight' found where 'conv2.weight'"));
@@ -363,13 +372,16 @@ TEST_CASE("checkpoint loader refuses corrupt, truncated and foreign files", "[ch
 TEST_CASE("a checkpoint written byte by byte from the documented format loads", "[checkpoint]") {
     // What an outside tool would do (README, "Checkpoint format"): little-endian
     // fields, every tensor with its name and shape, no training state, CRC-32.
+    // Flags bit 1 asks for LRN, bit 2 for 3x3 pooling; 0 is what every file
+    // written before they existed holds.
+    const uint32_t flags = GENERATE(0u, 2u, 4u, 6u);
     const ModelConfig config{1, 39, 1, 10};
     const std::vector<ParamInfo> layout = parameter_layout(config).in_order();
     std::string bytes = "ALEXNETC";
     auto u32 = [&](uint32_t v) { bytes.append(reinterpret_cast<const char*>(&v), 4); };
     u32(1);                                  // version
     u32(1); u32(39); u32(1); u32(10);        // filters, image size, channels, classes
-    u32(0);                                  // flags: weights only
+    u32(flags);                              // weights only, and the network's options
     u32(static_cast<uint32_t>(layout.size()));
     std::vector<float> expected;
     for (const ParamInfo& p : layout) {
@@ -388,6 +400,9 @@ TEST_CASE("a checkpoint written byte by byte from the documented format loads", 
     write_file(path, bytes);
     const Checkpoint ck = load_checkpoint(path);
     CHECK(ck.params == expected);
+    CHECK_FALSE(ck.has_training_state);
+    CHECK(ck.config.lrn == ((flags & 2) != 0));
+    CHECK(ck.config.pool_window == (flags & 4 ? 3 : 2));
     CHECK(crc32_update(0, "123456789", 9) == 0xCBF43926u);  // the standard CRC-32 check value
 }
 

@@ -173,7 +173,7 @@ TEST_CASE("maxpool picks window maxima, floors odd sizes, and routes gradients t
                               9, 9, 9, 9, 9};
         float out[2];
         int32_t arg[2];
-        maxpool_forward(out, arg, in, 1, 3, 5, pool);
+        maxpool_forward(out, arg, in, 1, 3, 5, 2, pool);
         CHECK(out[0] == 5.0f);
         CHECK(arg[0] == 1);
         CHECK(out[1] == 8.0f);
@@ -190,7 +190,7 @@ TEST_CASE("maxpool picks window maxima, floors odd sizes, and routes gradients t
     std::vector<float> y(r.size());
     std::vector<int32_t> arg(r.size());
     auto loss = [&] {
-        maxpool_forward(y.data(), arg.data(), x.data(), planes, h, w, pool);
+        maxpool_forward(y.data(), arg.data(), x.data(), planes, h, w, 2, pool);
         return weighted_sum(y.data(), r);
     };
     loss();
@@ -254,7 +254,7 @@ TEST_CASE("maxpool ties go to the first input, NaN wins (the last NaN of a windo
                           1, 3, 5, 2, nan, 1, -1, -1};
     float out[4];
     int32_t arg[4];
-    maxpool_forward(out, arg, in, 1, 2, 8, pool);
+    maxpool_forward(out, arg, in, 1, 2, 8, 2, pool);
     CHECK(out[0] == 3.0f);
     CHECK(arg[0] == 0);
     CHECK(std::isnan(out[1]));
@@ -320,6 +320,136 @@ TEST_CASE("maxpool backward adds the gradients of every window an input wins", "
     maxpool_backward(din, dout, argmax, 1, 2, 4, pool);
     const float expected[8] = {0, 5, 0, 0, 0, 0, 0, 0};
     for (int i = 0; i < 8; ++i) CHECK(din[i] == expected[i]);
+}
+
+TEST_CASE("3x3 stride-2 pooling: overlapping windows clipped at the edge, as PyTorch's ceil_mode", "[pool]") {
+    ThreadPool pool(1);
+    // One 4x5 plane -> 2x2. Windows (rows x columns): [0-2]x[0-2], [0-2]x[2-4],
+    // [2-3]x[0-2], [2-3]x[2-4]: the bottom ones clipped to 2 rows; the window
+    // of a trailing odd column (4) exists, unlike with 2x2.
+    const float in[20] = {1, 2, 3, 0, 0,
+                          0, 9, 0, 0, 8,
+                          0, 0, 7, 0, 0,
+                          5, 0, 0, 6, 0};
+    float out[4];
+    int32_t arg[4];
+    maxpool_forward(out, arg, in, 1, 4, 5, 3, pool);
+    CHECK(out[0] == 9.0f);
+    CHECK(arg[0] == 6);
+    CHECK(out[1] == 8.0f);
+    CHECK(arg[1] == 9);
+    CHECK(out[2] == 7.0f);  // 7 at (2,2) sits in all four windows but wins two
+    CHECK(arg[2] == 12);
+    CHECK(out[3] == 7.0f);
+    CHECK(arg[3] == 12);
+    // Backward: the input that wins two windows gets both gradients.
+    const float dout[4] = {1, 2, 3, 4};
+    float din[20];
+    maxpool_backward(din, dout, arg, 1, 4, 5, pool);
+    CHECK(din[6] == 1.0f);
+    CHECK(din[9] == 2.0f);
+    CHECK(din[12] == 7.0f);
+    float total = 0.0f;
+    for (float v : din) total += v;
+    CHECK(total == 10.0f);
+    // Against the definition on random planes of odd and even sizes: the
+    // maximum over rows 2y..min(2y+3, H)-1 and columns likewise.
+    const int planes = 3;
+    for (int h : {2, 3, 6, 7}) {
+        const int w = h + 1, oh = h / 2, ow = w / 2;
+        const auto x = random_vector(planes * h * w, 40 + h);
+        std::vector<float> y(planes * oh * ow);
+        std::vector<int32_t> a(y.size());
+        maxpool_forward(y.data(), a.data(), x.data(), planes, h, w, 3, pool);
+        for (int p = 0; p < planes; ++p)
+            for (int oy = 0; oy < oh; ++oy)
+                for (int ox = 0; ox < ow; ++ox) {
+                    float best = -1e30f;
+                    for (int iy = 2 * oy; iy < std::min(2 * oy + 3, h); ++iy)
+                        for (int ix = 2 * ox; ix < std::min(2 * ox + 3, w); ++ix)
+                            best = std::max(best, x[(p * h + iy) * w + ix]);
+                    const int o = (p * oh + oy) * ow + ox;
+                    INFO("h " << h << " plane " << p << " (" << oy << ", " << ox << ")");
+                    CHECK(y[o] == best);
+                    CHECK(x[p * h * w + a[o]] == best);
+                }
+    }
+}
+
+TEST_CASE("overlapping 3x3 pooling's backward matches finite differences", "[pool][gradcheck]") {
+    ThreadPool pool(2);
+    const int planes = 4, h = 7, w = 8;
+    // Distinct values 0.1 apart, shuffled: no ties, so eps = 0.01 never changes a winner.
+    std::vector<float> x(planes * h * w);
+    for (size_t i = 0; i < x.size(); ++i) x[i] = 0.1f * static_cast<float>(i);
+    Rng rng(18);
+    rng.shuffle(x);
+    const auto r = random_vector(planes * (h / 2) * (w / 2), 19);
+    std::vector<float> y(r.size());
+    std::vector<int32_t> arg(r.size());
+    auto loss = [&] {
+        maxpool_forward(y.data(), arg.data(), x.data(), planes, h, w, 3, pool);
+        return weighted_sum(y.data(), r);
+    };
+    loss();
+    std::vector<float> dx(x.size());
+    maxpool_backward(dx.data(), r.data(), arg.data(), planes, h, w, pool);
+    for (size_t i = 0; i < x.size(); ++i) CHECK(gradients_agree(dx[i], numeric_derivative(x[i], 0.01f, loss), 1e-3));
+}
+
+// LRN's α term only shows when α Σ in² is comparable to k = 2, that is for
+// inputs of tens: these tests use values up to 80 so that it dominates.
+TEST_CASE("LRN matches its definition, computed in double, at both channel ends and in the middle", "[lrn]") {
+    ThreadPool pool(2);
+    const int batch = 2, channels = 7, plane = 6;
+    const auto x = random_vector(batch * channels * plane, 50, 0.0f, 80.0f);
+    std::vector<float> y(x.size()), scale(x.size());
+    lrn_forward(y.data(), scale.data(), x.data(), batch, channels, plane, pool);
+    for (int n = 0; n < batch; ++n)
+        for (int c = 0; c < channels; ++c)
+            for (int i = 0; i < plane; ++i) {
+                double sum = 0.0;
+                for (int j = std::max(0, c - 2); j <= std::min(channels - 1, c + 2); ++j) {
+                    const double v = x[(n * channels + j) * plane + i];
+                    sum += v * v;
+                }
+                const double s = 2.0 + 1e-4 * sum;
+                const int at = (n * channels + c) * plane + i;
+                INFO("image " << n << " channel " << c << " pixel " << i);
+                CHECK(scale[at] == Approx(s).epsilon(1e-6));
+                CHECK(y[at] == Approx(x[at] / std::pow(s, 0.75)).epsilon(1e-6));
+            }
+    // One value by hand: a lone 10 among zeros, s = 2 + 1e-4 * 100 = 2.01.
+    std::vector<float> lone(channels * plane, 0.0f), lone_y(lone.size()), lone_s(lone.size());
+    lone[3 * plane] = 10.0f;
+    lrn_forward(lone_y.data(), lone_s.data(), lone.data(), 1, channels, plane, pool);
+    CHECK(lone_y[3 * plane] == Approx(10.0 / std::pow(2.01, 0.75)).epsilon(1e-6));
+    CHECK(lone_s[1 * plane] == Approx(2.01).epsilon(1e-7));  // channel 1's window reaches channel 3
+    CHECK(lone_s[0] == 2.0f);                                // channel 0's does not
+}
+
+TEST_CASE("LRN backward matches finite differences", "[lrn][gradcheck]") {
+    ThreadPool pool(2);
+    const int batch = 2, channels = 7, plane = 5;
+    auto x = random_vector(batch * channels * plane, 51, 0.0f, 80.0f);
+    const auto r = random_vector(x.size(), 52);
+    std::vector<float> y(x.size()), scale(x.size());
+    auto loss = [&] {
+        lrn_forward(y.data(), scale.data(), x.data(), batch, channels, plane, pool);
+        return weighted_sum(y.data(), r);
+    };
+    loss();
+    std::vector<float> dx(x.size());
+    lrn_backward(dx.data(), r.data(), x.data(), scale.data(), batch, channels, plane, pool);
+    // The α term is about as large as the other here (gradients of ~0.3), so
+    // a wrong sign or a missing neighbour is off by ~0.1. The float forward
+    // pass makes the central difference noisy by ~1e-4 at this step: the
+    // absolute floor (5e-3 * 0.1) covers that.
+    for (size_t i = 0; i < x.size(); ++i) {
+        const double numeric = numeric_derivative(x[i], 0.05f, loss);
+        INFO("value " << i << " = " << x[i] << ": analytic " << dx[i] << ", numeric " << numeric);
+        CHECK(gradients_agree(dx[i], numeric, 5e-3, 0.1));
+    }
 }
 
 TEST_CASE("Adam's epsilon: added to sqrt(v-hat), outside the root, and it matters for tiny gradients",

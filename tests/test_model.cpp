@@ -54,7 +54,8 @@ struct GradcheckSetup {
     std::vector<float> input;
     std::vector<uint8_t> labels;
     int n;
-    explicit GradcheckSetup(int batch) : model(ModelConfig{2, 39, 1, 10}, batch), n(batch) {
+    explicit GradcheckSetup(int batch, ModelConfig config = ModelConfig{2, 39, 1, 10})
+        : model(config, batch), n(batch) {
         model.init_weights(5);
         for (const ParamInfo& p : model.param_info)
             if (p.shape.size() == 1)
@@ -188,6 +189,29 @@ TEST_CASE("each parameter tensor's gradient matches the loss change along it", "
     check_each_tensor_along_its_gradient(setup, pool);
 }
 
+TEST_CASE("with LRN and overlapping 3x3 pooling, each tensor's gradient matches the loss change along it",
+          "[model][gradcheck][lrn][pool]") {
+    ThreadPool pool(2);
+    const int n = 4;
+    ModelConfig config{2, 39, 1, 10};
+    config.lrn = true;
+    config.pool_window = 3;
+    GradcheckSetup setup(n, config);
+    REQUIRE(setup.model.conv[0].normalizes());
+    REQUIRE(setup.model.conv[1].normalizes());
+    REQUIRE_FALSE(setup.model.conv[2].normalizes());
+    // conv1's 8x8 output pools to 4x4 with windows that overlap.
+    REQUIRE(setup.model.conv[0].geometry.out_h() == 8);
+    setup.loss(pool);
+    setup.model.backward(setup.labels.data(), n, pool);
+    check_each_tensor_along_its_gradient(setup, pool);
+    // Neither changes a parameter shape: the plain network's weights give other logits.
+    Model plain(ModelConfig{2, 39, 1, 10}, n);
+    plain.params = setup.model.params;
+    plain.forward(setup.input.data(), n, pool);
+    CHECK(plain.dense[kDenseLayers - 1].out.data != setup.model.dense[kDenseLayers - 1].out.data);
+}
+
 TEST_CASE("with dropout, each tensor's gradient still matches the loss change along it; evaluation has none",
           "[model][gradcheck][dropout]") {
     ThreadPool pool(2);
@@ -216,7 +240,12 @@ TEST_CASE("with dropout, each tensor's gradient still matches the loss change al
 }
 
 TEST_CASE("training is bit-identical with 1 and 3 threads, dropout on", "[model][determinism]") {
-    const ModelConfig config{4, 56, 1, 10};
+    ModelConfig config{4, 56, 1, 10};
+    SECTION("2x2 pooling") {}
+    SECTION("LRN and 3x3 pooling") {
+        config.lrn = true;
+        config.pool_window = 3;
+    }
     std::vector<float> params_by_threads[2];
     int slot = 0;
     for (int threads : {1, 3}) {

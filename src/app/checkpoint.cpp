@@ -70,6 +70,19 @@ struct Reader {
     double f64(const char* what) { double v; bytes(&v, 8, what); return v; }
 };
 
+// The flags field: what the file holds besides the weights, and the layers
+// without parameters that change what the weights compute. A file without
+// bits 1 and 2 (every file written before they existed) is the plain network.
+constexpr uint32_t kFlagTrainingState = 1u << 0;    // optimizer state follows the weights
+constexpr uint32_t kFlagLrn = 1u << 1;              // ModelConfig::lrn
+constexpr uint32_t kFlagOverlappingPool = 1u << 2;  // ModelConfig::pool_window == 3
+constexpr uint32_t kKnownFlags = kFlagTrainingState | kFlagLrn | kFlagOverlappingPool;
+
+uint32_t checkpoint_flags(const ModelConfig& config, bool training_state) {
+    return (training_state ? kFlagTrainingState : 0) | (config.lrn ? kFlagLrn : 0) |
+           (config.pool_window == 3 ? kFlagOverlappingPool : 0);
+}
+
 // Bytes a checkpoint of this layout must have, to check before allocating.
 int64_t expected_file_size(const std::vector<ParamInfo>& layout, bool training_state) {
     int64_t bytes = 8 + 4 + 4 * 4 + 4 + 4;  // magic, version, config, flags, tensor count
@@ -107,7 +120,7 @@ void save_checkpoint(const std::string& path, const Model& model, const Training
     w.u32(model.config.image_size);
     w.u32(model.config.channels);
     w.u32(model.config.classes);
-    w.u32(state ? 1u : 0u);  // flags: bit 0 = training state present
+    w.u32(checkpoint_flags(model.config, state != nullptr));
     w.u32(static_cast<uint32_t>(model.param_info.size()));
     for (const ParamInfo& p : model.param_info) {
         w.u32(static_cast<uint32_t>(p.name.size()));
@@ -168,8 +181,10 @@ Checkpoint load_checkpoint(const std::string& path) {
     if (classes != 10) fail(path, "classes " + std::to_string(classes) + " is not 10");
     ck.config = {static_cast<int>(filters), static_cast<int>(size), static_cast<int>(channels), 10};
     const uint32_t flags = r.u32("flags");
-    if (flags > 1) fail(path, "unknown flags " + std::to_string(flags));
-    ck.has_training_state = flags & 1;
+    if (flags & ~kKnownFlags) fail(path, "unknown flags " + std::to_string(flags));
+    ck.has_training_state = flags & kFlagTrainingState;
+    ck.config.lrn = flags & kFlagLrn;
+    ck.config.pool_window = flags & kFlagOverlappingPool ? 3 : 2;
 
     const std::vector<ParamInfo> layout = parameter_layout(ck.config).in_order();
     const int64_t expected = expected_file_size(layout, ck.has_training_state);

@@ -45,7 +45,8 @@ void write_mnist_pgm(const std::string& path, const float* image) {
     write_pgm(path, bytes, kMnistSide, kMnistSide);
 }
 
-// --filters, --image-size, --channels: returns false if flag is none of them.
+// --filters, --image-size, --channels, --lrn, --pool: returns false if flag is
+// none of them.
 bool model_flag(Args& args, const std::string& f, ModelConfig& config) {
     if (f == "--filters") config.filters = static_cast<int>(args.integer(f, 1, 256));
     else if (f == "--image-size") {
@@ -58,6 +59,13 @@ bool model_flag(Args& args, const std::string& f, ModelConfig& config) {
     else if (f == "--channels") {
         config.channels = static_cast<int>(args.integer(f, 1, 3));
         if (config.channels == 2) throw UsageError("--channels must be 1 or 3, not 2");
+    }
+    else if (f == "--lrn") { args.no_value(f); config.lrn = true; }
+    else if (f == "--pool") {
+        const std::string name = args.value(f);
+        if (name == "2x2s2") config.pool_window = 2;
+        else if (name == "3x3s2") config.pool_window = 3;
+        else throw UsageError("--pool must be 2x2s2 or 3x3s2, not '" + name + "'");
     }
     else return false;
     return true;
@@ -104,7 +112,7 @@ int command_train(Args& args) {
             o.weight_decay = args.real(f, 0.0, 1.0, true);
             if (o.weight_decay >= 1.0) throw UsageError("--weight-decay must be below 1, not 1");
         }
-        else if (model_flag(args, f, o.config)) continue;
+        else if (model_flag(args, f, o.config)) { o.config_flags.push_back(f); continue; }
         else if (f == "--val-split") o.val_split = args.real(f, 0.0, 0.9, true);
         else if (f == "--seed") o.seed = static_cast<uint64_t>(args.integer(f, 0, INT64_MAX));
         else if (f == "--threads") threads = threads_flag(args, f);

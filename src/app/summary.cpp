@@ -35,7 +35,9 @@ void print_summary(const ModelConfig& c, int batch) {
         char name[64];
         std::snprintf(name, sizeof name, "conv%d %dx%d/%d pad %d + relu", i + 1, g.kernel, g.kernel, g.stride, g.pad);
         row(name, shape_string({g.out_channels, g.out_h(), g.out_w()}), params, macs);
-        if (specs[i].pool_after) row("maxpool 2x2/2", shape_string({g.out_channels, g.out_h() / 2, g.out_w() / 2}), 0, 0);
+        if (specs[i].lrn_after) row("local response norm", shape_string({g.out_channels, g.out_h(), g.out_w()}), 0, 0);
+        const std::string pool_name = c.pool_window == 3 ? "maxpool 3x3/2 overlapping" : "maxpool 2x2/2";
+        if (specs[i].pool_after) row(pool_name, shape_string({g.out_channels, g.out_h() / 2, g.out_w() / 2}), 0, 0);
         total_params += params;
         total_macs += macs;
     }

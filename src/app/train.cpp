@@ -258,6 +258,26 @@ private:
     std::ofstream history_;
 };
 
+// The network of --resume / --init comes from the checkpoint; a flag that
+// describes the network may repeat what the file says, but not contradict it.
+void check_config_flags(const std::string& path, const ModelConfig& stored, const ModelConfig& given,
+                        const std::vector<std::string>& flags) {
+    auto pool_name = [](int window) { return window == 3 ? "3x3s2" : "2x2s2"; };
+    for (const std::string& flag : flags) {
+        std::string stored_value, given_value;
+        if (flag == "--filters") stored_value = std::to_string(stored.filters), given_value = std::to_string(given.filters);
+        if (flag == "--image-size")
+            stored_value = std::to_string(stored.image_size), given_value = std::to_string(given.image_size);
+        if (flag == "--channels")
+            stored_value = std::to_string(stored.channels), given_value = std::to_string(given.channels);
+        if (flag == "--lrn") stored_value = stored.lrn ? "on" : "off", given_value = "on";
+        if (flag == "--pool") stored_value = pool_name(stored.pool_window), given_value = pool_name(given.pool_window);
+        if (stored_value != given_value)
+            throw std::runtime_error(path + ": holds a network with " + flag.substr(2) + " " + stored_value +
+                                     ", but " + flag + " asks for " + given_value);
+    }
+}
+
 }  // namespace
 
 int train(const TrainOptions& opt, ThreadPool& pool) {
@@ -266,7 +286,9 @@ int train(const TrainOptions& opt, ThreadPool& pool) {
     Checkpoint start;
     const bool from_checkpoint = o.resume || !o.init_path.empty();
     if (from_checkpoint) {
-        start = load_checkpoint(o.resume ? o.model_path : o.init_path);
+        const std::string& path = o.resume ? o.model_path : o.init_path;
+        start = load_checkpoint(path);
+        check_config_flags(path, start.config, o.config, o.config_flags);
         o.config = start.config;
         if (o.resume) {
             if (!start.has_training_state)
@@ -338,6 +360,8 @@ int train(const TrainOptions& opt, ThreadPool& pool) {
     if (o.weight_decay > 0) add_option(", weight decay %g", o.weight_decay);
     if (o.dropout > 0) add_option(", dropout %g", o.dropout);
     if (o.augment) options += ", augmented";
+    if (c.lrn) options += ", LRN";
+    if (c.pool_window == 3) options += ", 3x3/2 overlapping pooling";
     std::printf("training AlexNet (filters %d, input %dx%dx%d, %lld parameters) on %zu images, "
                 "validating on %zu; batch %d, lr %g%s, %d epochs of %lld steps, %d threads\n",
                 c.filters, c.channels, c.image_size, c.image_size,

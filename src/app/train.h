@@ -29,6 +29,8 @@ struct TrainOptions {
     OptimizerKind optimizer = OptimizerKind::Adam;
     double momentum = 0.9;    // SGD's
     ModelConfig config;
+    std::vector<std::string> config_flags;  // which of --filters ... --pool were given: with
+                                            // --resume or --init, they must match the checkpoint
     double val_split = 0.2;   // fraction of the 60,000 held out for validation
     uint64_t seed = 7;
     int64_t max_steps = 0;    // stop after this many optimizer steps (0: no limit)

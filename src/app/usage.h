@@ -43,6 +43,10 @@ inline const char* kTrainUsage =
     "  --filters F         width multiplier f (default 8)\n"
     "  --image-size S      input side after resizing 28x28 (default 56, at least 39)\n"
     "  --channels C        1, or 3 to replicate grey to RGB (default 1)\n"
+    "  --lrn               local response normalisation after conv1 and conv2, as the\n"
+    "                      AlexNet paper (k 2, n 5, alpha 1e-4, beta 0.75)\n"
+    "  --pool WINDOW       max-pooling: 2x2s2 (default) or 3x3s2, the paper's overlapping\n"
+    "                      windows (same output sizes; stored in the checkpoint)\n"
     "  --val-split X       fraction of the 60,000 held out for validation (default 0.2)\n"
     "  --seed N            seed for weights, split and order (default 7)\n"
     "  --threads N         worker threads (default: all hardware threads)\n"
@@ -79,6 +83,8 @@ inline const char* kSummaryUsage =
     "  --filters F         (default 8)\n"
     "  --image-size S      (default 56)\n"
     "  --channels C        (default 1)\n"
+    "  --lrn               with local response normalisation\n"
+    "  --pool WINDOW       2x2s2 (default) or 3x3s2\n"
     "  --batch-size N      batch for the activation memory (default 32)\n"
     "  --model FILE        describe this checkpoint's configuration instead\n";
 
@@ -143,6 +149,8 @@ inline const char* kBenchUsage =
     "  --filters F         model to measure (default 8)\n"
     "  --image-size S      (default 56)\n"
     "  --channels C        (default 1)\n"
+    "  --lrn               with local response normalisation\n"
+    "  --pool WINDOW       2x2s2 (default) or 3x3s2\n"
     "  --batch-size N      (default 32)\n"
     "  --steps N           measured training steps (default 40)\n"
     "  --check-sgemm F     the speed gate: measure only SGEMM 1024^3 and the FMA peak on\n"

@@ -1,6 +1,6 @@
 // layers.cpp — forward and backward of every layer kind in AlexNet:
-// convolution (im2col + GEMM), ReLU, 2x2 max-pooling, dense, and softmax
-// cross-entropy. Each backward quotes the forward line it differentiates.
+// convolution (im2col + GEMM), ReLU, dropout, local response normalisation,
+// max-pooling, dense, and softmax cross-entropy. Each backward quotes the forward line it differentiates.
 //
 // Parallel loops are split by what they write (images, channels, rows), so no
 // two threads ever add into the same float.
@@ -284,9 +284,79 @@ void dropout_backward(float* dx, const float* dy, const uint8_t* keep, int64_t n
 }
 
 // ---------------------------------------------------------------------------
-// Max-pooling 2x2 / 2
+// Local response normalisation
 
-void maxpool_forward(float* out, int32_t* argmax, const float* in, int planes, int h, int w,
+namespace {
+
+// s^-β for the paper's β = 3/4: s^(-1/2) · s^(-1/4), two square roots, exact
+// to a rounding or two and several times cheaper than std::pow.
+static_assert(kLrnBeta == 0.75f, "inverse_pow_beta computes s^(-3/4)");
+inline float inverse_pow_beta(float s) {
+    const float r = 1.0f / std::sqrt(s);
+    return r * std::sqrt(r);
+}
+
+// The channels whose window holds channel c: c-n/2 .. c+n/2, clipped. The
+// window is symmetric, so this is also the window of c itself.
+int window_first(int c) { return std::max(0, c - kLrnSize / 2); }
+int window_last(int c, int channels) { return std::min(channels - 1, c + kLrnSize / 2); }
+
+}  // namespace
+
+void lrn_forward(float* out, float* scale, const float* in, int batch, int channels, int plane,
+                 ThreadPool& pool) {
+    // One task per (image, channel) plane: it reads up to n planes of its
+    // image and writes only its own.
+    pool.parallel_for(static_cast<int64_t>(batch) * channels, 4, [&](int64_t begin, int64_t end) {
+        for (int64_t p = begin; p < end; ++p) {
+            const int c = static_cast<int>(p % channels);
+            const float* image = in + (p - c) * plane;  // (C, plane): this image's channels
+            float* s = scale + p * plane;
+            for (int i = 0; i < plane; ++i) s[i] = 0.0f;
+            for (int j = window_first(c); j <= window_last(c, channels); ++j)
+                for (int i = 0; i < plane; ++i) s[i] += image[j * plane + i] * image[j * plane + i];
+            const float* x = in + p * plane;
+            float* y = out + p * plane;
+            for (int i = 0; i < plane; ++i) {
+                s[i] = kLrnK + kLrnAlpha * s[i];
+                y[i] = x[i] * inverse_pow_beta(s[i]);
+            }
+        }
+    });
+}
+
+void lrn_backward(float* din, const float* dout, const float* in, const float* scale, int batch, int channels,
+                  int plane, ThreadPool& pool) {
+    // forward: out[i] = in[i] · scale[i]^-β, scale[i] = k + α Σ_{j in window(i)} in[j]²
+    //   d out[i] / d in[j] = [i == j] scale[i]^-β - 2αβ in[i] in[j] scale[i]^(-β-1)   (j in window(i))
+    // so din[j] = dout[j] scale[j]^-β - 2αβ in[j] Σ_{i in window(j)} dout[i] in[i] scale[i]^(-β-1).
+    // One task per image: the sum needs t[i] = dout[i] in[i] scale[i]^(-β-1)
+    // of every channel of the image first.
+    pool.parallel_for(batch, 1, [&](int64_t begin, int64_t end) {
+        thread_local std::vector<float> t;  // (C, plane) t of this image; reused, never shrunk
+        t.resize(static_cast<size_t>(channels) * plane);
+        for (int64_t n = begin; n < end; ++n) {
+            const int64_t first = n * channels * plane;  // this image's first float
+            for (int64_t i = 0; i < static_cast<int64_t>(channels) * plane; ++i) {
+                const float s = scale[first + i];
+                t[i] = dout[first + i] * in[first + i] * inverse_pow_beta(s) / s;
+            }
+            for (int c = 0; c < channels; ++c) {
+                for (int i = 0; i < plane; ++i) {
+                    float sum = 0.0f;
+                    for (int j = window_first(c); j <= window_last(c, channels); ++j) sum += t[j * plane + i];
+                    const int64_t at = first + static_cast<int64_t>(c) * plane + i;
+                    din[at] = dout[at] * inverse_pow_beta(scale[at]) - 2.0f * kLrnAlpha * kLrnBeta * in[at] * sum;
+                }
+            }
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Max-pooling, stride 2
+
+void maxpool_forward(float* out, int32_t* argmax, const float* in, int planes, int h, int w, int window,
                      ThreadPool& pool) {
     const int oh = h / 2, ow = w / 2;
     pool.parallel_for(planes, 8, [&](int64_t begin, int64_t end) {
@@ -295,20 +365,24 @@ void maxpool_forward(float* out, int32_t* argmax, const float* in, int planes, i
             float* dst = out + p * oh * ow;
             int32_t* arg = argmax + p * oh * ow;
             for (int y = 0; y < oh; ++y) {
+                // The window's rows and columns, clipped at the plane's edge.
+                const int row_end = std::min(2 * y + window, h);
                 for (int x = 0; x < ow; ++x) {
-                    // The window's four inputs, scanned row by row. The first
+                    const int column_end = std::min(2 * x + window, w);
+                    // The window's inputs, scanned row by row. The first
                     // maximum wins ties, and a NaN wins over numbers (as in
                     // PyTorch): "v != v" is true only for NaN.
                     // Which input wins is random data, so the choice is made
                     // with a bit mask, not a branch: a mispredicted branch per
                     // window cost 5x more than the whole scan.
-                    const int top_left = (2 * y) * w + 2 * x;
-                    const int window[4] = {top_left, top_left + 1, top_left + w, top_left + w + 1};
-                    int best = window[0];
-                    for (int k = 1; k < 4; ++k) {
-                        const float v = src[window[k]];
-                        const int wins = -static_cast<int>((v > src[best]) | (v != v));  // all ones or 0
-                        best = (window[k] & wins) | (best & ~wins);
+                    int best = (2 * y) * w + 2 * x;
+                    for (int iy = 2 * y; iy < row_end; ++iy) {
+                        for (int ix = 2 * x; ix < column_end; ++ix) {
+                            const int k = iy * w + ix;
+                            const float v = src[k];
+                            const int wins = -static_cast<int>((v > src[best]) | (v != v));  // all ones or 0
+                            best = (k & wins) | (best & ~wins);
+                        }
                     }
                     dst[y * ow + x] = src[best];
                     arg[y * ow + x] = best;
@@ -324,7 +398,7 @@ void maxpool_backward(float* din, const float* dout, const int32_t* argmax, int 
     // forward: out[o] = in[argmax[o]]   =>   din[argmax[o]] += dout[o], 0 elsewhere
     // Added, not assigned: with windows that overlap (the AlexNet paper's 3x3
     // stride-2 pooling) one input can win two windows and gets both gradients.
-    // 2x2/2 windows never overlap, so here each input gets at most one.
+    // 2x2/2 windows never overlap: there each input gets at most one.
     pool.parallel_for(planes, 8, [&](int64_t begin, int64_t end) {
         for (int64_t p = begin; p < end; ++p) {
             float* dst = din + p * h * w;

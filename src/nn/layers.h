@@ -83,11 +83,41 @@ void dropout_forward(float* x, uint8_t* keep, int64_t n, float p, uint64_t seed,
 void dropout_backward(float* dx, const float* dy, const uint8_t* keep, int64_t n, float p, ThreadPool& pool);
 
 // ---------------------------------------------------------------------------
-// Max-pooling 2x2, stride 2, floor (a trailing odd row or column is dropped)
+// Local response normalisation across channels (the AlexNet paper, section 3.3)
+//
+// Each value is divided by a power of the summed squares of the values at the
+// same pixel in the n channels around it:
+//   out[c] = in[c] / scale[c]^β,   scale[c] = k + α · Σ in[j]²  over j = c-n/2 .. c+n/2
+// (channels past either end count as 0), with the paper's constants below.
+// PyTorch's LocalResponseNorm divides α by n: the same layer there is
+// LocalResponseNorm(size=5, alpha=5e-4, beta=0.75, k=2).
+
+constexpr int kLrnSize = 5;          // n: channels in the window, centred on c
+constexpr float kLrnK = 2.0f;        // k
+constexpr float kLrnAlpha = 1e-4f;   // α
+constexpr float kLrnBeta = 0.75f;    // β (lrn_forward computes scale^-β as two square roots, so 3/4 only)
+
+// in (N,C,H,W) -> out (N,C,H,W); scale (N,C,H,W) = k + α·Σ in², kept for backward.
+// plane = H*W.
+void lrn_forward(float* out, float* scale, const float* in, int batch, int channels, int plane,
+                 ThreadPool& pool);
+// din (N,C,H,W) from dout, forward's in and scale:
+//   din[j] = dout[j]·scale[j]^-β - 2αβ·in[j]·Σ_{i: j in window(i)} dout[i]·in[i]·scale[i]^(-β-1)
+void lrn_backward(float* din, const float* dout, const float* in, const float* scale, int batch, int channels,
+                  int plane, ThreadPool& pool);
+
+// ---------------------------------------------------------------------------
+// Max-pooling, stride 2: window 2 (2x2, the default) or 3 (3x3, the AlexNet
+// paper's overlapping pooling)
+//
+// The output is (H/2, W/2) for both. Window 2 drops a trailing odd row or
+// column; window 3 clips its last window at the edge (Caffe's rounding, and
+// PyTorch's MaxPool2d(3, 2, ceil_mode=True)), so both give the same sizes and
+// the rest of the network does not change.
 
 // in (N,C,H,W) -> out (N,C,H/2,W/2); argmax (N,C,H/2,W/2) keeps, for each
 // output, the index within its (H,W) input plane of the winning input.
-void maxpool_forward(float* out, int32_t* argmax, const float* in, int planes, int h, int w,
+void maxpool_forward(float* out, int32_t* argmax, const float* in, int planes, int h, int w, int window,
                      ThreadPool& pool);
 // din (N,C,H,W) = 0 except din[argmax] += dout (summed where one input wins
 // several windows).  planes = N*C.

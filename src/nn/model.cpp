@@ -18,11 +18,11 @@
 std::array<ConvSpec, kConvLayers> conv_specs(const ModelConfig& c) {
     const int f = c.filters;
     return {{
-        {3 * f, 11, 4, 0, true},   // conv1 + relu + maxpool
-        {8 * f, 5, 1, 2, true},    // conv2 + relu + maxpool
-        {12 * f, 3, 1, 1, false},  // conv3 + relu
-        {12 * f, 3, 1, 1, false},  // conv4 + relu
-        {8 * f, 3, 1, 1, true},    // conv5 + relu + maxpool
+        {3 * f, 11, 4, 0, c.lrn, true},   // conv1 + relu (+ lrn) + maxpool
+        {8 * f, 5, 1, 2, c.lrn, true},    // conv2 + relu (+ lrn) + maxpool
+        {12 * f, 3, 1, 1, false, false},  // conv3 + relu
+        {12 * f, 3, 1, 1, false, false},  // conv4 + relu
+        {8 * f, 3, 1, 1, false, true},    // conv5 + relu + maxpool
     }};
 }
 
@@ -124,6 +124,7 @@ int64_t model_memory_bytes(const ModelConfig& cfg, int batch) {
         const int64_t col = g.col_rows() * g.col_cols();
         const int64_t out = g.col_cols() * g.out_channels;  // = N*OC*OH*OW
         floats += col + out /* gemm_out */ + 2 * out /* out, dout */;
+        if (specs[i].lrn_after) floats += 3 * out;         // normalized, dnormalized, lrn_scale
         if (specs[i].pool_after) floats += 3 * (out / 4);  // pooled, dpooled, argmax
         largest_col = std::max(largest_col, col);
     }
@@ -142,6 +143,8 @@ int64_t physical_memory_bytes() {
 }  // namespace
 
 Model::Model(const ModelConfig& cfg, int batch) : config(cfg), max_batch(batch) {
+    if (cfg.pool_window != 2 && cfg.pool_window != 3)
+        throw std::invalid_argument("pooling window " + std::to_string(cfg.pool_window) + " is not 2 or 3");
     if (final_feature_size(cfg.image_size) < 1)
         throw std::invalid_argument("image size " + std::to_string(cfg.image_size) +
                                     " is too small for AlexNet; the smallest that works is " +
@@ -170,6 +173,12 @@ Model::Model(const ModelConfig& cfg, int batch) : config(cfg), max_batch(batch) 
         a.out = Tensor({batch, g.out_channels, g.out_h(), g.out_w()});
         a.dout = Tensor(a.out.shape);
         largest_col = std::max(largest_col, a.col.size());
+        if (conv_specs(cfg)[i].lrn_after) {
+            a.normalized = Tensor(a.out.shape);
+            a.dnormalized = Tensor(a.out.shape);
+            a.lrn_scale = Tensor(a.out.shape);
+        }
+        a.pool_window = cfg.pool_window;
         if (conv_specs(cfg)[i].pool_after) {
             a.pooled = Tensor({batch, g.out_channels, g.out_h() / 2, g.out_w() / 2});
             a.dpooled = Tensor(a.pooled.shape);
@@ -244,9 +253,12 @@ const float* Model::conv_layer_forward(int i, const float* in, int n, ThreadPool
     conv_forward(a.out.ptr(), a.col.ptr(), a.gemm_out.ptr(), in, param(layout.conv[i].weight),
                  param(layout.conv[i].bias), g, pool);
     relu_forward(a.out.ptr(), out_floats(g), pool);
+    if (a.normalizes())
+        lrn_forward(a.normalized.ptr(), a.lrn_scale.ptr(), a.out.ptr(), n, g.out_channels, g.out_h() * g.out_w(),
+                    pool);
     if (a.pools())
-        maxpool_forward(a.pooled.ptr(), a.argmax.data(), a.out.ptr(), static_cast<int>(plane_count(g)), g.out_h(),
-                        g.out_w(), pool);
+        maxpool_forward(a.pooled.ptr(), a.argmax.data(), a.activation().ptr(), static_cast<int>(plane_count(g)),
+                        g.out_h(), g.out_w(), a.pool_window, pool);
     return a.result().ptr();
 }
 
@@ -311,10 +323,14 @@ void Model::dense_layer_backward(int i, int n, ThreadPool& pool) {
 void Model::conv_layer_backward(int i, int n, ThreadPool& pool) {
     ConvActivations& a = conv[i];
     const ConvGeometry g = geometry_for(a, n);
-    // result = maxpool(out)
+    // result = maxpool(activation)
     if (a.pools())
-        maxpool_backward(a.dout.ptr(), a.dpooled.ptr(), a.argmax.data(), static_cast<int>(plane_count(g)), g.out_h(),
-                         g.out_w(), pool);
+        maxpool_backward(a.dactivation().ptr(), a.dpooled.ptr(), a.argmax.data(), static_cast<int>(plane_count(g)),
+                         g.out_h(), g.out_w(), pool);
+    // normalized = lrn(out)
+    if (a.normalizes())
+        lrn_backward(a.dout.ptr(), a.dnormalized.ptr(), a.out.ptr(), a.lrn_scale.ptr(), n, g.out_channels,
+                     g.out_h() * g.out_w(), pool);
     // out = relu(out)
     relu_backward(a.dout.ptr(), a.dout.ptr(), a.out.ptr(), out_floats(g), pool);
     // out = conv(in), in seen through the im2col kept in a.col; the first

@@ -1,12 +1,14 @@
 // model.h — AlexNet for MNIST: the layer table of DESIGN.md, its parameters,
 // the activations of one batch, and forward / backward over them.
 //
-//   conv1 11x11/4 ─ relu ─ pool ─ conv2 5x5 pad 2 ─ relu ─ pool ─ conv3 3x3 ─ relu
-//   ─ conv4 3x3 ─ relu ─ conv5 3x3 ─ relu ─ pool ─ flatten ─ dense1 ─ relu
-//   ─ dense2 ─ relu ─ dense3 ─ relu ─ dense4 ─► logits
+//   conv1 11x11/4 ─ relu ─ [lrn] ─ pool ─ conv2 5x5 pad 2 ─ relu ─ [lrn] ─ pool
+//   ─ conv3 3x3 ─ relu ─ conv4 3x3 ─ relu ─ conv5 3x3 ─ relu ─ pool ─ flatten
+//   ─ dense1 ─ relu ─ [dropout] ─ dense2 ─ relu ─ [dropout] ─ dense3 ─ relu
+//   ─ dense4 ─► logits
 //
-// Leaves out: dropout and local response normalisation of the 2012 paper (the
-// TensorFlow project being re-created has neither).
+// The TensorFlow project being re-created has none of the bracketed layers;
+// they are the 2012 paper's, off unless asked for (ModelConfig::lrn,
+// Model::dropout), as is the paper's overlapping 3x3 pooling (pool_window).
 #pragma once
 
 #include <array>
@@ -24,6 +26,8 @@ struct ModelConfig {
     int image_size = 56;  // S: the input is channels x S x S
     int channels = 1;     // C: 1, or 3 for grey replicated to RGB
     int classes = 10;     // digits
+    bool lrn = false;     // local response normalisation after conv1 and conv2 (the paper's)
+    int pool_window = 2;  // max-pooling windows, stride 2: 2 (2x2) or 3 (3x3, overlapping, the paper's)
 };
 
 constexpr int kConvLayers = 5;
@@ -32,7 +36,8 @@ constexpr int kDenseLayers = 4;
 // One row of the layer table.
 struct ConvSpec {
     int out_channels, kernel, stride, pad;
-    bool pool_after;  // 2x2/2 max-pool after the ReLU
+    bool lrn_after;   // local response normalisation after the ReLU (if config.lrn)
+    bool pool_after;  // max-pool (config.pool_window, stride 2) after the ReLU (and LRN)
 };
 std::array<ConvSpec, kConvLayers> conv_specs(const ModelConfig& config);
 std::array<int, kDenseLayers> dense_widths(const ModelConfig& config);
@@ -95,13 +100,20 @@ struct ConvActivations {
     Tensor col;                    // (C*K*K, N*OH*OW) im2col of the input, kept for backward
     Tensor gemm_out;               // (OC, N*OH*OW) GEMM result; dout in that layout in backward
     Tensor out, dout;              // (N, OC, OH, OW) after ReLU, and its gradient
+    Tensor normalized, dnormalized;  // (N, OC, OH, OW) after LRN if lrn_after, else empty
+    Tensor lrn_scale;              // (N, OC, OH, OW) LRN's k + α Σ in², kept for backward
     Tensor pooled, dpooled;        // (N, OC, OH/2, OW/2) if pool_after, else empty
     std::vector<int32_t> argmax;   // (N, OC, OH/2, OW/2) winner of each pooling window
+    int pool_window = 2;
+    bool normalizes() const { return !lrn_scale.data.empty(); }
     bool pools() const { return !argmax.empty(); }
-    // What the next layer reads (pooled if the layer pools, else out), and its gradient.
-    Tensor& result() { return pools() ? pooled : out; }
-    const Tensor& result() const { return pools() ? pooled : out; }
-    Tensor& dresult() { return pools() ? dpooled : dout; }
+    // What the pooling reads (normalized if the layer normalises, else out), and its gradient.
+    Tensor& activation() { return normalizes() ? normalized : out; }
+    Tensor& dactivation() { return normalizes() ? dnormalized : dout; }
+    // What the next layer reads (pooled if the layer pools), and its gradient.
+    Tensor& result() { return pools() ? pooled : activation(); }
+    const Tensor& result() const { return pools() ? pooled : normalizes() ? normalized : out; }
+    Tensor& dresult() { return pools() ? dpooled : dactivation(); }
 };
 
 struct DenseActivations {
