@@ -100,7 +100,8 @@ TEST_CASE("usage errors exit 2 with a one-line message and the usage text", "[cl
         {"export --index 3 --set dev --out x.pgm", "alexnet export: --set must be test or train, not 'dev'"},
         {"bench --steps 0", "alexnet bench: --steps must be between 1 and 100000, not 0"},
         {"plot", "alexnet plot: plot needs a HISTORY.csv"},
-        {"plot a.csv b.csv", "alexnet plot: plot takes one history file"},
+        {"plot a.csv b.csv", "alexnet plot: plot needs --out FILE.svg for several histories"},
+        {"plot 1 2 3 4 5 6 7 8 9 10 11 --out x.svg", "alexnet plot: plot takes at most 10 histories"},
         {"visualize --model x.model", "alexnet visualize: visualize needs --out DIR"},
         {"summary --image-size 20", "alexnet summary: --image-size 20 is too small for AlexNet"},
     };
@@ -328,6 +329,24 @@ TEST_CASE("plot draws a history as SVG and refuses a malformed one", "[cli][erro
     const std::string picture = read_file(svg);
     CHECK(picture.find("<svg") == 0);
     CHECK(picture.find("<polyline") != std::string::npos);
+    // Two histories on one chart: a colour and a legend entry (the file name
+    // without .history.csv) each, and the accuracy axis zoomed to where the
+    // runs differ (98-100%).
+    const std::string other = temp_path("cosine.history.csv"), both = temp_path("both.svg");
+    write_file(other, "epoch,step,train_loss,train_accuracy,val_loss,val_accuracy,images_per_s,seconds\n"
+                      "0.5,10,2.0,30.0,,,100.0,1.0\n1.0,20,0.05,98.5,0.04,99.0,100.0,2.0\n"
+                      "2.0,40,0.03,99.2,0.03,99.3,100.0,4.0\n");
+    write_file(csv, "epoch,step,train_loss,train_accuracy,val_loss,val_accuracy,images_per_s,seconds\n"
+                    "1.0,20,0.06,98.2,0.05,98.9,100.0,2.0\n2.0,40,0.04,99.0,0.04,99.1,100.0,4.0\n");
+    r = run_alexnet("plot " + csv + " " + other + " --out " + both);
+    CHECK(r.exit_code == 0);
+    const std::string chart = read_file(both);
+    CHECK(chart.find("#1f77b4") != std::string::npos);
+    CHECK(chart.find("#ff7f0e") != std::string::npos);
+    CHECK(chart.find("history</text>") != std::string::npos);
+    CHECK(chart.find("cosine</text>") != std::string::npos);
+    CHECK(chart.find(">98%</text>") != std::string::npos);
+    CHECK(chart.find("stroke-dasharray") != std::string::npos);
     write_file(csv, "epoch,step\n1,2\n");
     r = run_alexnet("plot " + csv);
     CHECK(r.exit_code == 1);

@@ -64,11 +64,29 @@ std::vector<HistoryRow> read_history(const std::string& path) {
 
 namespace {
 
+// Text as SVG/XML character data: a file name may hold '<' or '&'.
+std::string xml_escaped(const std::string& text) {
+    std::string out;
+    for (char ch : text) {
+        if (ch == '<') out += "&lt;";
+        else if (ch == '>') out += "&gt;";
+        else if (ch == '&') out += "&amp;";
+        else if (ch == '\'') out += "&apos;";
+        else out += ch;
+    }
+    return out;
+}
+
 struct Panel {
     double x, y, w, h;         // where the plot area is, in SVG pixels
     double x_max, y_min, y_max;
     double sx(double v) const { return x + w * v / x_max; }
-    double sy(double v) const { return y + h * (1.0 - (v - y_min) / (y_max - y_min)); }
+    // Values outside [y_min, y_max] are drawn at the edge (a comparison chart
+    // zooms in and cuts the steep first epoch off this way).
+    double sy(double v) const {
+        const double clamped = std::min(std::max(v, y_min), y_max);
+        return y + h * (1.0 - (clamped - y_min) / (y_max - y_min));
+    }
 };
 
 void draw_axes(std::ostream& svg, const Panel& p, const std::string& title, const std::string& unit) {
@@ -91,9 +109,9 @@ void draw_axes(std::ostream& svg, const Panel& p, const std::string& title, cons
 }
 
 void draw_series(std::ostream& svg, const Panel& p, const std::vector<std::pair<double, double>>& points,
-                 const char* colour, bool dots) {
+                 const char* colour, bool dots, const char* extra = "") {
     if (points.empty()) return;
-    svg << "<polyline fill='none' stroke='" << colour << "' stroke-width='2' points='";
+    svg << "<polyline fill='none' stroke='" << colour << "' stroke-width='2' " << extra << " points='";
     for (const auto& [x, y] : points) svg << p.sx(x) << "," << p.sy(y) << " ";
     svg << "'/>\n";
     if (dots)
@@ -126,7 +144,7 @@ void write_curves_svg(const std::string& path, const std::vector<HistoryRow>& ro
     std::ofstream svg = open_for_writing(path);
     svg << "<svg xmlns='http://www.w3.org/2000/svg' width='960' height='400' font-family='sans-serif'>\n"
         << "<rect width='960' height='400' fill='#fafafa'/>\n"
-        << "<text x='480' y='24' text-anchor='middle' font-size='17' font-weight='bold'>" << title << "</text>\n";
+        << "<text x='480' y='24' text-anchor='middle' font-size='17' font-weight='bold'>" << xml_escaped(title) << "</text>\n";
     draw_axes(svg, loss, "loss (cross-entropy)", "");
     draw_series(svg, loss, train_loss, "#1f77b4", false);
     draw_series(svg, loss, val_loss, "#ff7f0e", true);
@@ -139,3 +157,82 @@ void write_curves_svg(const std::string& path, const std::vector<HistoryRow>& ro
     finish(svg, path);
 }
 
+// ---------------------------------------------------------------------------
+// Several histories on one chart
+
+namespace {
+
+// Distinguishable colours (matplotlib's "tab10"), one per history.
+const char* const kPalette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                                "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+
+// The curves of one history as (epoch, value) points.
+struct Curves {
+    std::vector<std::pair<double, double>> train_loss, val_loss, train_acc, val_acc;
+};
+
+Curves curves_of(const std::vector<HistoryRow>& rows) {
+    Curves c;
+    for (const HistoryRow& r : rows) {
+        if (std::isfinite(r.train_loss)) {
+            c.train_loss.push_back({r.epoch, r.train_loss});
+            c.train_acc.push_back({r.epoch, r.train_accuracy});
+        }
+        if (std::isfinite(r.val_loss)) {
+            c.val_loss.push_back({r.epoch, r.val_loss});
+            c.val_acc.push_back({r.epoch, r.val_accuracy});
+        }
+    }
+    return c;
+}
+
+}  // namespace
+
+void write_comparison_svg(const std::string& path, const std::vector<NamedHistory>& runs, const std::string& title) {
+    // The runs differ at the top of the accuracy scale and the bottom of the
+    // loss scale, after the first epoch: the axes cover that part (from epoch
+    // 1 on, or the whole run if shorter), and the steep first epoch runs
+    // along the panel's edge.
+    double x_max = 1, loss_max = 0, acc_min = 100;
+    std::vector<Curves> curves;
+    for (const NamedHistory& run : runs) {
+        curves.push_back(curves_of(run.rows));
+        const double last_epoch = run.rows.back().epoch;
+        for (const HistoryRow& r : run.rows) {
+            x_max = std::max(x_max, r.epoch);
+            if (r.epoch < std::min(1.0, last_epoch)) continue;
+            for (double loss : {r.train_loss, r.val_loss})
+                if (std::isfinite(loss)) loss_max = std::max(loss_max, loss);
+            for (double acc : {r.train_accuracy, r.val_accuracy})
+                if (std::isfinite(acc)) acc_min = std::min(acc_min, acc);
+        }
+    }
+    // The accuracy axis spans 4 grid steps of 1% (10% if a run is below 90%),
+    // so that each of its 5 labels is a whole percent.
+    const double acc_step = acc_min >= 90 ? 1.0 : 10.0;
+    const double acc_span = 4 * acc_step * std::ceil((100.0 - acc_min) / (4 * acc_step));
+    const Panel loss{70, 60, 380, 260, x_max, 0.0, loss_max > 0 ? loss_max * 1.05 : 1.0};
+    const Panel acc{540, 60, 380, 260, x_max, std::max(0.0, 100.0 - std::max(acc_span, 4 * acc_step)), 100.0};
+    const int legend_rows = static_cast<int>(runs.size());
+    const int height = 380 + 18 * legend_rows;
+    std::ofstream svg = open_for_writing(path);
+    svg << "<svg xmlns='http://www.w3.org/2000/svg' width='960' height='" << height << "' font-family='sans-serif'>\n"
+        << "<rect width='960' height='" << height << "' fill='#fafafa'/>\n"
+        << "<text x='480' y='24' text-anchor='middle' font-size='17' font-weight='bold'>" << xml_escaped(title) << "</text>\n";
+    draw_axes(svg, loss, "loss (cross-entropy)", "");
+    draw_axes(svg, acc, "accuracy", "%");
+    for (size_t i = 0; i < runs.size(); ++i) {
+        const char* colour = kPalette[i % (sizeof kPalette / sizeof kPalette[0])];
+        const char* dashed = "stroke-dasharray='6 4'";
+        draw_series(svg, loss, curves[i].train_loss, colour, false);
+        draw_series(svg, loss, curves[i].val_loss, colour, false, dashed);
+        draw_series(svg, acc, curves[i].train_acc, colour, false);
+        draw_series(svg, acc, curves[i].val_acc, colour, false, dashed);
+        const int y = 380 + 18 * static_cast<int>(i);
+        svg << "<rect x='70' y='" << y - 6 << "' width='14' height='4' fill='" << colour << "'/><text x='90' y='" << y
+            << "' font-size='12'>" << xml_escaped(runs[i].name) << "</text>\n";
+    }
+    svg << "<text x='920' y='" << 380 << "' text-anchor='end' font-size='12'>solid: train (running mean over the epoch); "
+        << "dashed: validation</text>\n</svg>\n";
+    finish(svg, path);
+}

@@ -219,21 +219,40 @@ int command_summary(Args& args) {
 // plot
 
 int command_plot(Args& args) {
-    std::string history, out;
+    std::vector<std::string> histories;
+    std::string out;
     while (!args.done()) {
         const std::string f = args.next();
         if (f == "--help" || f == "-h") { std::fputs(kPlotUsage, stdout); return 0; }
         else if (f == "--out") out = args.value(f);
         else if (f.rfind("-", 0) == 0) unknown_flag(f);
-        else if (history.empty()) history = f;
-        else throw UsageError("plot takes one history file");
+        else histories.push_back(f);
     }
-    if (history.empty()) throw UsageError("plot needs a HISTORY.csv");
-    if (out.empty()) {
-        const bool csv = history.size() > 4 && history.compare(history.size() - 4, 4, ".csv") == 0;
-        out = (csv ? history.substr(0, history.size() - 4) : history) + ".svg";
+    if (histories.empty()) throw UsageError("plot needs a HISTORY.csv");
+    constexpr size_t kMaxHistories = 10;  // one colour of the palette each
+    if (histories.size() > kMaxHistories) throw UsageError("plot takes at most 10 histories");
+    if (histories.size() > 1 && out.empty()) throw UsageError("plot needs --out FILE.svg for several histories");
+    // A history's name in the legend: its file name without ".model.history.csv",
+    // ".history.csv" or ".csv" (train writes MODEL.history.csv).
+    auto stem = [](const std::string& path) {
+        std::string name = path.substr(path.find_last_of('/') + 1);
+        for (const std::string suffix : {".model.history.csv", ".history.csv", ".csv"})
+            if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+                return name.substr(0, name.size() - suffix.size());
+        return name;
+    };
+    if (histories.size() == 1) {
+        const std::string& history = histories[0];
+        if (out.empty()) {
+            const bool csv = history.size() > 4 && history.compare(history.size() - 4, 4, ".csv") == 0;
+            out = (csv ? history.substr(0, history.size() - 4) : history) + ".svg";
+        }
+        write_curves_svg(out, read_history(history), "AlexNet on MNIST: " + history);
+    } else {
+        std::vector<NamedHistory> runs;
+        for (const std::string& path : histories) runs.push_back({stem(path), read_history(path)});
+        write_comparison_svg(out, runs, "AlexNet on MNIST: " + std::to_string(runs.size()) + " runs");
     }
-    write_curves_svg(out, read_history(history), "AlexNet on MNIST: " + history);
     std::printf("wrote %s\n", out.c_str());
     return 0;
 }

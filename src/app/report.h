@@ -32,6 +32,14 @@ std::vector<HistoryRow> read_history(const std::string& path);
 // The loss and accuracy curves as one SVG file.
 void write_curves_svg(const std::string& path, const std::vector<HistoryRow>& rows, const std::string& title);
 
+// Several histories on one chart, one colour each, named in a legend, so that
+// runs can be compared by eye (./alexnet plot a.csv b.csv --out cmp.svg).
+struct NamedHistory {
+    std::string name;
+    std::vector<HistoryRow> rows;
+};
+void write_comparison_svg(const std::string& path, const std::vector<NamedHistory>& runs, const std::string& title);
+
 // The confusion matrix (rows: true digit, columns: predicted) as an SVG heat map.
 void write_confusion_svg(const std::string& path, const std::array<std::array<int64_t, 10>, 10>& confusion);
 

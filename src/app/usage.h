@@ -90,11 +90,14 @@ inline const char* kSummaryUsage =
 
 inline const char* kPlotUsage =
     "usage: ./alexnet plot HISTORY.csv [--out FILE.svg]\n"
+    "       ./alexnet plot A.csv B.csv ... --out FILE.svg\n"
     "\n"
     "Draws the loss and accuracy curves of a training history (the\n"
-    "MODEL.history.csv that train writes) as a self-contained SVG.\n"
+    "MODEL.history.csv that train writes) as a self-contained SVG. Given up to\n"
+    "10 histories, draws them on one chart, a colour each, named by file.\n"
     "\n"
-    "  --out FILE          SVG to write (default: HISTORY with .svg for .csv)\n";
+    "  --out FILE          SVG to write (default for one history: HISTORY with\n"
+    "                      .svg for .csv)\n";
 
 inline const char* kVisualizeUsage =
     "usage: ./alexnet visualize --out DIR [flags]\n"
