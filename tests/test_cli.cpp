@@ -87,6 +87,8 @@ TEST_CASE("usage errors exit 2 with a one-line message and the usage text", "[cl
         {"train --lr", "alexnet train: --lr needs a value"},
         {"train --no-shuffle=yes", "alexnet train: --no-shuffle takes no value"},
         {"train --resume --init x.model", "alexnet train: --resume and --init exclude each other"},
+        {"train --recipe fast", "alexnet train: --recipe must be best, not 'fast'"},
+        {"train --epochs 3 --recipe", "alexnet train: --recipe needs a value"},
         {"train --pool 4x4s2", "alexnet train: --pool must be 2x2s2 or 3x3s2, not '4x4s2'"},
         {"train --lrn=1", "alexnet train: --lrn takes no value"},
         {"train stray", "alexnet train: unexpected argument 'stray'"},
@@ -279,6 +281,20 @@ TEST_CASE("summary prints the layer table with totals", "[cli]") {
     CHECK(r.out.find("training total") != std::string::npos);
     CHECK(r.out.find("maxpool 2x2/2") != std::string::npos);
     CHECK(r.out.find("local response norm") == std::string::npos);
+}
+
+TEST_CASE("--recipe best stands for its flags; flags given as well win, before or after it", "[cli]") {
+    const std::string model = temp_path("recipe.model");
+    for (const char* args : {"--recipe best --epochs 1 --steps 1", "--epochs 1 --recipe=best --steps 1"}) {
+        const RunResult r = run_alexnet("train --data " + small_data_dir() + " --model " + model +
+                                        " --filters 1 --threads 2 --quiet " + args);
+        INFO(args << "\n" << r.err);
+        REQUIRE(r.exit_code == 0);
+        CHECK(r.out.find("input 1x72x72") != std::string::npos);
+        CHECK(r.out.find("validating on 0; batch 32, lr 0.001, onecycle schedule") != std::string::npos);
+        CHECK(r.out.find("dropout 0.5, augmented") != std::string::npos);
+        CHECK(r.out.find(", 1 epochs of") != std::string::npos);
+    }
 }
 
 TEST_CASE("--lrn and --pool 3x3s2 are stored in the checkpoint: summary, evaluate and predict rebuild them",

@@ -68,6 +68,31 @@ public:
         return x;
     }
 
+    // Takes every "flag NAME" (or "flag=NAME") out of the arguments not yet
+    // read and puts expand(NAME) in front of them: flags a shorthand stands
+    // for come first, so any flag given explicitly comes later and wins.
+    template <typename Expand>
+    void expand_to_front(const std::string& flag, Expand expand) {
+        std::vector<std::string> front, rest;
+        for (size_t k = i_; k < args_.size(); ++k) {
+            const std::string& a = args_[k];
+            std::string name;
+            if (a == flag) {
+                if (k + 1 == args_.size()) throw UsageError(flag + " needs a value");
+                name = args_[++k];
+            } else if (a.rfind(flag + "=", 0) == 0) {
+                name = a.substr(flag.size() + 1);
+            } else {
+                rest.push_back(a);
+                continue;
+            }
+            for (const std::string& expanded : expand(name)) front.push_back(expanded);
+        }
+        args_.resize(i_);
+        args_.insert(args_.end(), front.begin(), front.end());
+        args_.insert(args_.end(), rest.begin(), rest.end());
+    }
+
 private:
     std::vector<std::string> args_;
     size_t i_ = 0;

@@ -74,10 +74,22 @@ bool model_flag(Args& args, const std::string& f, ModelConfig& config) {
 // ---------------------------------------------------------------------------
 // train
 
+// The flags that --recipe NAME stands for. "best" is the combination that
+// reached >= 99.5% test accuracy in under 10 minutes on 2 cores (README,
+// "Results"): the paper's ideas that helped, on a 72x72 input, all 60,000
+// training images, no validation split.
+std::vector<std::string> recipe_flags(const std::string& name) {
+    if (name == "best")
+        return {"--image-size", "72", "--epochs", "12", "--lr", "1e-3", "--schedule", "onecycle",
+                "--augment", "--dropout", "0.5", "--val-split", "0"};
+    throw UsageError("--recipe must be best, not '" + name + "'");
+}
+
 int command_train(Args& args) {
     int threads = ThreadPool::hardware_threads();
     TrainOptions o;
     bool lr_given = false, momentum_given = false;
+    args.expand_to_front("--recipe", recipe_flags);
     while (!args.done()) {
         const std::string f = args.next();
         if (f == "--help" || f == "-h") { std::fputs(kTrainUsage, stdout); return 0; }
