@@ -89,6 +89,16 @@ struct SyntheticDigits {
 };
 
 // A fresh path under the system's temporary directory.
+// The message f throws, or "(no error)".
+inline std::string error_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const std::exception& e) {
+        return e.what();
+    }
+    return "(no error)";
+}
+
 inline std::string temp_path(const std::string& name) {
     static int counter = 0;
     return "/tmp/alexnet_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + "_" + name;

@@ -17,7 +17,7 @@
 
 #include "app/checkpoint.h"
 #include "catch.hpp"
-#include "data/pgm.h"
+#include "data/image.h"
 #include "helpers.h"
 #include "nn/model.h"
 
@@ -92,7 +92,7 @@ TEST_CASE("usage errors exit 2 with a one-line message and the usage text", "[cl
         {"train --pool 4x4s2", "alexnet train: --pool must be 2x2s2 or 3x3s2, not '4x4s2'"},
         {"train --lrn=1", "alexnet train: --lrn takes no value"},
         {"train stray", "alexnet train: unexpected argument 'stray'"},
-        {"predict", "alexnet predict: predict needs at least one PGM image"},
+        {"predict", "alexnet predict: predict needs at least one image (PNG or PGM)"},
         {"predict --top x.pgm", "alexnet predict: --top needs a whole number, not 'x.pgm'"},
         {"predict x.pgm --top 11", "alexnet predict: --top must be between 1 and 10, not 11"},
         {"predict x.pgm --frobnicate", "alexnet predict: unknown flag --frobnicate"},
@@ -386,9 +386,15 @@ TEST_CASE("train writes its history and curves; visualize draws filters and feat
 
     r = run_alexnet("visualize --model " + model + " --out " + out + " --image tests/drawn/Breip_4.pgm --scale 4");
     REQUIRE(r.exit_code == 0);
-    const GrayImage filters = read_pgm(out + "/conv1_filters.pgm");
+    const GrayImage filters = read_image(out + "/conv1_filters.png");
+    CHECK(read_file(out + "/conv1_filters.png").compare(1, 3, "PNG") == 0);
     CHECK(filters.width == 2 * (11 * 4 + 4) + 4);  // 3 filters: a 2 x 2 grid of 44-pixel tiles
-    const GrayImage seen = read_pgm(out + "/input.pgm");
+    const GrayImage seen = read_image(out + "/input.png");
     CHECK(seen.width == 28);
-    CHECK(read_pgm(out + "/conv5_features.pgm").width > 0);
+    CHECK(read_image(out + "/conv5_features.png").width > 0);
+    // --format pgm: the same pictures as PGM, pixel for pixel.
+    r = run_alexnet("visualize --model " + model + " --out " + out + " --image tests/drawn/Breip_4.pgm --scale 4 --format pgm");
+    REQUIRE(r.exit_code == 0);
+    CHECK(read_pgm(out + "/conv1_filters.pgm").pixels == filters.pixels);
+    CHECK(read_pgm(out + "/input.pgm").pixels == seen.pixels);
 }

@@ -50,14 +50,6 @@ std::string make_set(const std::string& images, const std::string& labels, const
     return dir;
 }
 
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const std::exception& e) {
-        return e.what();
-    }
-    return "(no error)";
-}
 
 }  // namespace
 

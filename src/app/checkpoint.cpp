@@ -26,16 +26,6 @@ constexpr uint32_t kMaxImageSize = 1024;
 constexpr uint32_t kMaxNameLength = 64;
 constexpr uint32_t kMaxRank = 4;
 
-std::array<uint32_t, 256> make_crc_table() {
-    std::array<uint32_t, 256> table{};
-    for (uint32_t i = 0; i < 256; ++i) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-        table[i] = c;
-    }
-    return table;
-}
-
 using File = std::unique_ptr<std::FILE, int (*)(std::FILE*)>;
 
 // Writes little-endian fields and keeps a running CRC of all bytes written.
@@ -97,14 +87,6 @@ int64_t expected_file_size(const std::vector<ParamInfo>& layout, bool training_s
 }
 
 }  // namespace
-
-uint32_t crc32_update(uint32_t crc, const void* data, size_t n) {
-    static const std::array<uint32_t, 256> table = make_crc_table();
-    const auto* p = static_cast<const uint8_t*>(data);
-    crc = ~crc;
-    for (size_t i = 0; i < n; ++i) crc = table[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
-    return ~crc;
-}
 
 // ---------------------------------------------------------------------------
 // Saving

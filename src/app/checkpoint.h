@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "data/zlib.h"  // crc32_update
 #include "nn/optimizer.h"
 #include "nn/model.h"
 
@@ -41,7 +42,3 @@ void save_checkpoint(const std::string& path, const Model& model, const Training
 // Reads and checks everything (magic, version, configuration, names, shapes,
 // size, CRC-32). Throws std::runtime_error("<path>: <problem>").
 Checkpoint load_checkpoint(const std::string& path);
-
-// CRC-32 (IEEE 802.3, as zlib's crc32): crc = crc32_update(crc, data, n),
-// starting from 0.
-uint32_t crc32_update(uint32_t crc, const void* data, size_t n);

@@ -21,7 +21,7 @@
 #include "app/train.h"
 #include "app/usage.h"
 #include "data/mnist.h"
-#include "data/pgm.h"
+#include "data/image.h"
 #include "data/preprocess.h"
 #include "fast/thread_pool.h"
 #include "nn/model.h"
@@ -37,12 +37,31 @@ void make_directory(const std::string& path) {
         throw std::runtime_error(path + ": is not a folder");
 }
 
-// A 28 x 28 image in [0, 1] (what the network sees) as an 8-bit PGM.
-void write_mnist_pgm(const std::string& path, const float* image) {
+// A 28 x 28 image in [0, 1] (what the network sees) as an 8-bit picture.
+void write_mnist_image(const std::string& path, const float* image, ImageFormat format) {
     uint8_t bytes[kMnistPixels];
     for (int p = 0; p < kMnistPixels; ++p)
         bytes[p] = static_cast<uint8_t>(std::lround(std::min(1.0f, std::max(0.0f, image[p])) * 255.0f));
-    write_pgm(path, bytes, kMnistSide, kMnistSide);
+    write_image(path, bytes, kMnistSide, kMnistSide, 1, format);
+}
+
+// --format png|pgm: the format of the pictures a command writes.
+ImageFormat format_flag(Args& args, const std::string& flag) {
+    const std::string name = args.value(flag);
+    if (name == "png") return ImageFormat::Png;
+    if (name == "pgm") return ImageFormat::Pgm;
+    throw UsageError(flag + " must be png or pgm, not '" + name + "'");
+}
+
+// The format a file name asks for: .pgm / .ppm or .png, else the fallback.
+ImageFormat format_of(const std::string& path, ImageFormat fallback) {
+    auto ends_with = [&](const char* suffix) {
+        const size_t n = std::strlen(suffix);
+        return path.size() >= n && path.compare(path.size() - n, n, suffix) == 0;
+    };
+    if (ends_with(".pgm") || ends_with(".ppm")) return ImageFormat::Pgm;
+    if (ends_with(".png")) return ImageFormat::Png;
+    return fallback;
 }
 
 // --filters, --image-size, --channels, --lrn, --pool: returns false if flag is
@@ -152,6 +171,7 @@ int command_evaluate(Args& args) {
     int threads = ThreadPool::hardware_threads();
     std::string model_path = "alexnet.model", data_dir = "data/mnist", confusion_path, errors_dir;
     int batch = 100;
+    ImageFormat format = ImageFormat::Png;
     while (!args.done()) {
         const std::string f = args.next();
         if (f == "--help" || f == "-h") { std::fputs(kEvaluateUsage, stdout); return 0; }
@@ -159,6 +179,7 @@ int command_evaluate(Args& args) {
         else if (f == "--data") data_dir = args.value(f);
         else if (f == "--confusion") confusion_path = args.value(f);
         else if (f == "--errors") errors_dir = args.value(f);
+        else if (f == "--format") format = format_flag(args, f);
         else if (f == "--batch-size") batch = static_cast<int>(args.integer(f, 1, 4096));
         else if (f == "--threads") threads = threads_flag(args, f);
         else unknown_flag(f);
@@ -199,8 +220,8 @@ int command_evaluate(Args& args) {
         uint8_t pixels[kMnistPixels], label = 0;
         test_set.read_batch(pixels, &label, &index, 1);
         char name[64];
-        std::snprintf(name, sizeof name, "/%05u_true%u_pred%u.pgm", index, truth, predicted);
-        write_pgm(errors_dir + name, pixels, kMnistSide, kMnistSide);
+        std::snprintf(name, sizeof name, "/%05u_true%u_pred%u", index, truth, predicted);
+        write_image(errors_dir + name + image_extension(format, 1), pixels, kMnistSide, kMnistSide, 1, format);
     }
     if (!errors_dir.empty())
         std::printf("%zu misclassified images written to %s\n", mistakes.size(), errors_dir.c_str());
@@ -275,6 +296,7 @@ int command_plot(Args& args) {
 int command_visualize(Args& args) {
     std::string model_path = "alexnet.model", image_path, out_dir;
     int scale = 8;
+    ImageFormat format = ImageFormat::Png;
     while (!args.done()) {
         const std::string f = args.next();
         if (f == "--help" || f == "-h") { std::fputs(kVisualizeUsage, stdout); return 0; }
@@ -282,6 +304,7 @@ int command_visualize(Args& args) {
         else if (f == "--image") image_path = args.value(f);
         else if (f == "--out") out_dir = args.value(f);
         else if (f == "--scale") scale = static_cast<int>(args.integer(f, 1, 64));
+        else if (f == "--format") format = format_flag(args, f);
         else unknown_flag(f);
     }
     if (out_dir.empty()) throw UsageError("visualize needs --out DIR");
@@ -289,24 +312,24 @@ int command_visualize(Args& args) {
     make_directory(out_dir);
     Model model(ck.config, 1);
     model.params = ck.params;
-    const std::string filters = out_dir + (ck.config.channels == 3 ? "/conv1_filters.ppm" : "/conv1_filters.pgm");
-    write_filter_grid(filters, model, scale);
+    const std::string filters = out_dir + "/conv1_filters" + image_extension(format, ck.config.channels == 3 ? 3 : 1);
+    write_filter_grid(filters, model, scale, format);
     std::printf("wrote %s\n", filters.c_str());
     if (image_path.empty()) return 0;
 
-    const GrayImage image = read_pgm(image_path);
+    const GrayImage image = read_image(image_path);
     float mnist_form[kMnistPixels];
     to_mnist_form(mnist_form, image.pixels.data(), image.height, image.width);
-    write_mnist_pgm(out_dir + "/input.pgm", mnist_form);
+    write_mnist_image(out_dir + "/input" + image_extension(format, 1), mnist_form, format);
     const ModelConfig& c = model.config;
     Tensor input({1, c.channels, c.image_size, c.image_size});
     preprocess_image(input.ptr(), mnist_form, kMnistSide, kMnistSide, c.image_size, c.channels);
     model.forward(input.ptr(), 1, ThreadPool::serial());
     for (int i = 0; i < kConvLayers; ++i) {
-        const std::string path = out_dir + "/conv" + std::to_string(i + 1) + "_features.pgm";
+        const std::string path = out_dir + "/conv" + std::to_string(i + 1) + "_features" + image_extension(format, 1);
         // Deeper maps are smaller: enlarge them more, so every picture is of similar size.
         const int side = model.conv[i].out.shape[2];
-        write_feature_maps(path, model, i, std::max(scale, 96 / std::max(1, side)));
+        write_feature_maps(path, model, i, std::max(scale, 96 / std::max(1, side)), format);
         std::printf("wrote %s (%d channels of %dx%d)\n", path.c_str(), model.conv[i].out.shape[1], side, side);
     }
     return 0;
@@ -357,7 +380,7 @@ int command_predict(Args& args) {
         else if (f.rfind("-", 0) == 0 && f != "-") unknown_flag(f);
         else images.push_back(f);
     }
-    if (images.empty()) throw UsageError("predict needs at least one PGM image");
+    if (images.empty()) throw UsageError("predict needs at least one image (PNG or PGM)");
     ThreadPool pool(threads);
     const Checkpoint ck = load_checkpoint(model_path);
     Model model(ck.config, 1);
@@ -366,13 +389,15 @@ int command_predict(Args& args) {
     Tensor input({1, c.channels, c.image_size, c.image_size});
     for (size_t i = 0; i < images.size(); ++i) {
         const std::string& path = images[i];
-        const GrayImage image = read_pgm(path);
+        const GrayImage image = read_image(path);
         // Any drawing to MNIST's form (28 x 28, light on dark, centred), then
         // exactly the preprocessing of the training data.
         float mnist_form[kMnistPixels];
         if (plain_resize) resize_bilinear(mnist_form, kMnistSide, kMnistSide, image.pixels.data(), image.height, image.width);
         else to_mnist_form(mnist_form, image.pixels.data(), image.height, image.width);
-        if (!show_input.empty()) write_mnist_pgm(numbered_path(show_input, i, images.size()), mnist_form);
+        if (!show_input.empty())
+            write_mnist_image(numbered_path(show_input, i, images.size()), mnist_form,
+                              format_of(show_input, ImageFormat::Png));
         preprocess_image(input.ptr(), mnist_form, kMnistSide, kMnistSide, c.image_size, c.channels);
         model.forward(input.ptr(), 1, pool);
         const float* p = model.probabilities(1);
@@ -429,12 +454,15 @@ int command_bench(Args& args) {
 int command_export(Args& args) {
     std::string data_dir = "data/mnist", out, set_name = "test";
     long long index = -1;
+    ImageFormat format = ImageFormat::Png;
+    bool format_given = false;
     while (!args.done()) {
         const std::string f = args.next();
         if (f == "--help" || f == "-h") { std::fputs(kExportUsage, stdout); return 0; }
         else if (f == "--index") index = args.integer(f, 0, UINT32_MAX);
         else if (f == "--out") out = args.value(f);
         else if (f == "--data") data_dir = args.value(f);
+        else if (f == "--format") { format = format_flag(args, f); format_given = true; }
         else if (f == "--set") {
             set_name = args.value(f);
             if (set_name != "test" && set_name != "train")
@@ -443,7 +471,8 @@ int command_export(Args& args) {
         else unknown_flag(f);
     }
     if (index < 0) throw UsageError("export needs --index N");
-    if (out.empty()) throw UsageError("export needs --out FILE.pgm");
+    if (out.empty()) throw UsageError("export needs --out FILE.png");
+    if (!format_given) format = format_of(out, ImageFormat::Png);
     MnistSet set(data_dir, set_name == "test" ? "t10k" : "train");
     if (index >= set.size())
         throw UsageError("--index " + std::to_string(index) + " is past the last image (" +
@@ -451,7 +480,7 @@ int command_export(Args& args) {
     const uint32_t i = static_cast<uint32_t>(index);
     uint8_t pixels[kMnistPixels], label = 0;
     set.read_batch(pixels, &label, &i, 1);
-    write_pgm(out, pixels, kMnistSide, kMnistSide);
+    write_image(out, pixels, kMnistSide, kMnistSide, 1, format);
     std::printf("wrote %s (%s image %u, label %d)\n", out.c_str(), set_name.c_str(), i, label);
     return 0;
 }

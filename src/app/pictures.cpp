@@ -11,7 +11,7 @@
 #include <stdexcept>
 
 #include "app/report_files.h"
-#include "data/pgm.h"
+#include "data/image.h"
 
 using namespace report;
 
@@ -72,21 +72,14 @@ struct Grid {
             for (int x = 0; x < tile_w * scale; ++x)
                 pixels[(static_cast<size_t>(y0 + y) * width() + x0 + x) * channels + ch] = tile[(y / scale) * tile_w + x / scale];
     }
-    void save(const std::string& path) const {
-        if (channels == 1) {
-            write_pgm(path, pixels.data(), width(), height());
-            return;
-        }
-        std::ofstream out = open_for_writing(path);
-        out << "P6\n" << width() << " " << height() << "\n255\n";
-        out.write(reinterpret_cast<const char*>(pixels.data()), static_cast<std::streamsize>(pixels.size()));
-        finish(out, path);
+    void save(const std::string& path, ImageFormat format) const {
+        write_image(path, pixels.data(), width(), height(), channels, format);
     }
 };
 
 }  // namespace
 
-void write_filter_grid(const std::string& path, const Model& model, int scale) {
+void write_filter_grid(const std::string& path, const Model& model, int scale, ImageFormat format) {
     const ParamInfo& w = model.layout.conv[0].weight;  // (OC, C, K, K)
     const int oc = w.shape[0], c = w.shape[1], k = w.shape[2];
     const int channels = c == 3 ? 3 : 1;
@@ -98,10 +91,10 @@ void write_filter_grid(const std::string& path, const Model& model, int scale) {
         to_grey_bytes(tile.data(), filter, static_cast<int64_t>(c) * k * k);
         for (int ch = 0; ch < channels; ++ch) grid.put(f, ch, tile.data() + static_cast<size_t>(ch) * k * k);
     }
-    grid.save(path);
+    grid.save(path, format);
 }
 
-void write_feature_maps(const std::string& path, const Model& model, int layer, int scale) {
+void write_feature_maps(const std::string& path, const Model& model, int layer, int scale, ImageFormat format) {
     const ConvActivations& a = model.conv[layer];
     const int oc = a.out.shape[1], h = a.out.shape[2], w = a.out.shape[3];
     Grid grid(oc, h, w, scale, 1);
@@ -110,5 +103,5 @@ void write_feature_maps(const std::string& path, const Model& model, int layer, 
         to_grey_bytes(tile.data(), a.out.ptr() + static_cast<int64_t>(ch) * h * w, static_cast<int64_t>(h) * w);
         grid.put(ch, 0, tile.data());
     }
-    grid.save(path);
+    grid.save(path, format);
 }

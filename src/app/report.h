@@ -1,7 +1,7 @@
 // report.h — what the program shows a person: the model summary table, the
 // training history (CSV and an SVG chart of its curves), the confusion matrix
 // as an SVG heat map, and pictures of the first-layer filters and of the
-// feature maps (PGM/PPM). Self-contained files: no library, no script.
+// feature maps (PNG, or PGM/PPM). Self-contained files: no library, no script.
 #pragma once
 
 #include <array>
@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "data/image.h"
 #include "nn/model.h"
 
 // Prints a table like Keras' model.summary(): each layer, its output shape,
@@ -44,9 +45,9 @@ void write_comparison_svg(const std::string& path, const std::vector<NamedHistor
 void write_confusion_svg(const std::string& path, const std::array<std::array<int64_t, 10>, 10>& confusion);
 
 // conv1's filters, each scaled to the full grey range and enlarged, in a grid:
-// a PGM for one input channel, a PPM (colour) for three.
-void write_filter_grid(const std::string& path, const Model& model, int scale);
+// grey for one input channel, colour for three; PNG or PGM/PPM.
+void write_filter_grid(const std::string& path, const Model& model, int scale, ImageFormat format);
 
 // The feature maps of conv layer `layer` for image 0 of the last forward pass:
-// one tile per channel, each scaled to the full grey range, as a PGM.
-void write_feature_maps(const std::string& path, const Model& model, int layer, int scale);
+// one tile per channel, each scaled to the full grey range.
+void write_feature_maps(const std::string& path, const Model& model, int layer, int scale, ImageFormat format);

@@ -5,13 +5,13 @@
 inline const char* kMainUsage =
     "usage: ./alexnet <command> [flags]\n"
     "\n"
-    "AlexNet in plain C++17: trains on MNIST on the CPU, predicts digits in PGM images.\n"
+    "AlexNet in plain C++17: trains on MNIST on the CPU, predicts digits in PNG and PGM images.\n"
     "\n"
     "commands:\n"
     "  train      train on MNIST, save a checkpoint each epoch, report test accuracy\n"
     "  evaluate   test accuracy, per-class accuracy and confusion matrix of a checkpoint\n"
-    "  predict    name the digit in one or more PGM images\n"
-    "  export     write one MNIST image as a PGM file, to try predict on\n"
+    "  predict    name the digit in one or more PNG or PGM images\n"
+    "  export     write one MNIST image as a PNG (or PGM) file, to try predict on\n"
     "  summary    the layer table: output shapes, parameters, multiply-adds, memory\n"
     "  plot       redraw the loss and accuracy curves of a training history as SVG\n"
     "  visualize  pictures of conv1's filters and of every conv layer's feature maps\n"
@@ -75,7 +75,8 @@ inline const char* kEvaluateUsage =
     "  --data DIR          MNIST IDX files (default data/mnist)\n"
     "  --confusion FILE    heat map to write (default FILE.confusion.svg for --model FILE)\n"
     "  --errors DIR        write each misclassified test image to DIR as\n"
-    "                      INDEX_true<T>_pred<P>.pgm\n"
+    "                      INDEX_true<T>_pred<P>.png\n"
+    "  --format png|pgm    format of the --errors images (default png)\n"
     "  --batch-size N      images per forward pass (default 100)\n"
     "  --threads N         worker threads (default: all hardware threads)\n";
 
@@ -107,21 +108,23 @@ inline const char* kPlotUsage =
 inline const char* kVisualizeUsage =
     "usage: ./alexnet visualize --out DIR [flags]\n"
     "\n"
-    "Writes DIR/conv1_filters.pgm (.ppm for 3 channels): conv1's filters, each\n"
-    "scaled to the full grey range and enlarged, in a grid. With --image, also\n"
-    "DIR/input.pgm (the 28x28 the network sees) and DIR/convN_features.pgm:\n"
-    "every channel of each conv layer's output for that image.\n"
+    "Writes DIR/conv1_filters.png: conv1's filters, each scaled to the full grey\n"
+    "range and enlarged, in a grid. With --image, also DIR/input.png (the 28x28\n"
+    "the network sees) and DIR/convN_features.png: every channel of each conv\n"
+    "layer's output for that image.\n"
     "\n"
     "  --out DIR           folder for the pictures (created if missing)\n"
     "  --model FILE        checkpoint (default alexnet.model)\n"
-    "  --image IMG.pgm     an image to show the feature maps of\n"
-    "  --scale N           enlargement of each pixel (default 8)\n";
+    "  --image IMG         an image (PNG or PGM) to show the feature maps of\n"
+    "  --scale N           enlargement of each pixel (default 8)\n"
+    "  --format png|pgm    picture format (default png; pgm writes PGM, PPM for colour)\n";
 
 inline const char* kPredictUsage =
-    "usage: ./alexnet predict IMG.pgm [IMG.pgm ...] [flags]\n"
+    "usage: ./alexnet predict IMG [IMG ...] [flags]\n"
     "\n"
-    "Prints the predicted digit and the ten class probabilities of each image.\n"
-    "PGM P2 or P5, any size, maxval up to 65535. A photo or drawing is first\n"
+    "Prints the predicted digit and the ten class probabilities of each image:\n"
+    "PNG (any colour type and bit depth, interlaced or not; transparency over\n"
+    "white) or PGM (P2 or P5, maxval up to 65535), any size. A photo or drawing is first\n"
     "brought to MNIST's form: inverted if its background is light, cropped to\n"
     "the digit, scaled to fit 20x20, centred by mass in 28x28. A 28x28 image\n"
     "with a dark background (an MNIST image) is used as it is.\n"
@@ -129,19 +132,20 @@ inline const char* kPredictUsage =
     "  --model FILE        checkpoint (default alexnet.model)\n"
     "  --top K             show only the K most likely digits\n"
     "  --plain-resize      skip the MNIST-form step: only resize to 28x28 (bilinear)\n"
-    "  --show-input FILE   write the 28x28 image the network saw as PGM\n"
-    "                      (FILE-1.pgm, FILE-2.pgm, ... for several images)\n"
+    "  --show-input FILE   write the 28x28 image the network saw, as PGM if FILE\n"
+    "                      ends in .pgm, else PNG (FILE-1, FILE-2, ... for several)\n"
     "  --json              one JSON object per line per image: file, digit,\n"
     "                      probabilities (and top with --top)\n"
     "  --threads N         worker threads (default: all hardware threads)\n";
 
 inline const char* kExportUsage =
-    "usage: ./alexnet export --index N --out FILE.pgm [flags]\n"
+    "usage: ./alexnet export --index N --out FILE.png [flags]\n"
     "\n"
-    "Writes MNIST image N as an 8-bit PGM and prints its label.\n"
+    "Writes MNIST image N as an 8-bit grey PNG (PGM for FILE.pgm) and prints its label.\n"
     "\n"
     "  --index N           image index (0-based)\n"
-    "  --out FILE          PGM file to write\n"
+    "  --out FILE          image file to write\n"
+    "  --format png|pgm    format, whatever FILE's extension (default: by extension, else png)\n"
     "  --set test|train    t10k (default) or train images\n"
     "  --data DIR          MNIST IDX files (default data/mnist)\n";
 

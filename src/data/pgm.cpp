@@ -123,23 +123,6 @@ GrayImage parse_pgm(const std::string& bytes, const std::string& name) {
     return image;
 }
 
-GrayImage read_pgm(const std::string& path) {
-    struct stat st;
-    if (::stat(path.c_str(), &st) != 0) fail(path, std::strerror(errno));
-    if (S_ISDIR(st.st_mode)) fail(path, "is a directory, not a PGM file");
-    // The largest legal PGM: a 16384 x 16384 16-bit raster plus a header.
-    const int64_t max_bytes = 2LL * kMaxPgmSide * kMaxPgmSide + 4096;
-    if (S_ISREG(st.st_mode) && st.st_size > max_bytes)
-        fail(path, "file is " + std::to_string(st.st_size) + " bytes, too large for a PGM of at most " +
-                       std::to_string(kMaxPgmSide) + "x" + std::to_string(kMaxPgmSide));
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail(path, std::string("cannot open: ") + std::strerror(errno));
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
-    if (in.bad()) fail(path, "read failed");
-    return parse_pgm(buffer.str(), path);
-}
-
 void write_pgm(const std::string& path, const uint8_t* pixels, int width, int height) {
     std::ofstream out(path, std::ios::binary);
     if (!out) fail(path, std::string("cannot create: ") + std::strerror(errno));

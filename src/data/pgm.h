@@ -17,7 +17,8 @@ struct GrayImage {
 // Largest side accepted, so a header cannot make us allocate gigabytes.
 constexpr int kMaxPgmSide = 16384;
 
-// Throws std::runtime_error("<path>: <problem>") on any malformed file.
+// Throws std::runtime_error("<path>: <problem>") on any malformed file
+// (defined in image.cpp, which reads image files).
 GrayImage read_pgm(const std::string& path);
 // Parses PGM bytes; name is used in messages only.
 GrayImage parse_pgm(const std::string& bytes, const std::string& name);

@@ -1,0 +1,57 @@
+// image.cpp — PNG or PGM, read by their first bytes, written by choice.
+#include "data/image.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <sys/stat.h>
+
+#include "data/errors.h"
+#include "data/png.h"
+
+namespace {
+
+// The whole file, refusing (before reading) one larger than any image this
+// program accepts could be: a 16384 x 16384 16-bit PGM plus a header.
+std::string read_image_file(const std::string& path) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) fail(path, std::strerror(errno));
+    if (S_ISDIR(st.st_mode)) fail(path, "is a directory, not an image");
+    const int64_t max_bytes = 2LL * kMaxPgmSide * kMaxPgmSide + 4096;
+    if (S_ISREG(st.st_mode) && st.st_size > max_bytes)
+        fail(path, "file is " + std::to_string(st.st_size) + " bytes, too large for an image of at most " +
+                       std::to_string(kMaxPgmSide) + "x" + std::to_string(kMaxPgmSide));
+    std::ifstream in(path, std::ios::binary);
+    if (!in) fail(path, std::string("cannot open: ") + std::strerror(errno));
+    std::ostringstream buffer;
+    buffer << in.rdbuf();
+    if (in.bad()) fail(path, "read failed");
+    return buffer.str();
+}
+
+}  // namespace
+
+GrayImage parse_image(const std::string& bytes, const std::string& name) {
+    return is_png(bytes) ? parse_png(bytes, name) : parse_pgm(bytes, name);
+}
+
+GrayImage read_image(const std::string& path) { return parse_image(read_image_file(path), path); }
+
+GrayImage read_pgm(const std::string& path) { return parse_pgm(read_image_file(path), path); }
+
+void write_image(const std::string& path, const uint8_t* pixels, int width, int height, int channels,
+                 ImageFormat format) {
+    if (format == ImageFormat::Png) return write_png(path, pixels, width, height, channels);
+    std::ofstream out(path, std::ios::binary);
+    if (!out) fail(path, std::string("cannot create: ") + std::strerror(errno));
+    out << (channels == 3 ? "P6\n" : "P5\n") << width << " " << height << "\n255\n";
+    out.write(reinterpret_cast<const char*>(pixels), static_cast<std::streamsize>(width) * height * channels);
+    out.close();
+    if (!out) fail(path, "write failed");
+}
+
+std::string image_extension(ImageFormat format, int channels) {
+    if (format == ImageFormat::Png) return ".png";
+    return channels == 3 ? ".ppm" : ".pgm";
+}
