@@ -283,6 +283,34 @@ TEST_CASE("summary prints the layer table with totals", "[cli]") {
     CHECK(r.out.find("local response norm") == std::string::npos);
 }
 
+TEST_CASE("predict reads PNG: a transparent RGBA drawing gives the PGM's probabilities; a corrupt one exits 1",
+          "[cli][png]") {
+    const std::string model = temp_path("png.model");
+    RunResult r = run_alexnet(small_training(model) + " --steps 3 --quiet");
+    REQUIRE(r.exit_code == 0);
+    // The same strokes: dark on white in the PGM, dark blue on transparent in the PNG (PIL wrote it).
+    r = run_alexnet("predict --model " + model + " tests/drawn/Breip_4.pgm tests/data/png/drawn_4_rgba.png --json");
+    REQUIRE(r.exit_code == 0);
+    const size_t newline = r.out.find('\n');
+    const std::string pgm_line = r.out.substr(0, newline), png_line = r.out.substr(newline + 1);
+    REQUIRE(png_line.find("drawn_4_rgba.png") != std::string::npos);
+    // Luma of the ink differs from the PGM's grey by rounding only: the same digit, probabilities close.
+    CHECK(pgm_line.substr(pgm_line.find("\"digit\""), 12) == png_line.substr(png_line.find("\"digit\""), 12));
+    std::string corrupt = read_file("tests/data/png/pil_rgb8_dynamic.png");
+    corrupt[corrupt.size() / 2] ^= 0x40;
+    const std::string bad = temp_path("corrupt.png");
+    write_file(bad, corrupt);
+    r = run_alexnet("predict --model " + model + " " + bad);
+    CHECK(r.exit_code == 1);
+    CHECK(r.err == "alexnet predict: " + bad + ": chunk IDAT fails its CRC check: the file is corrupt\n");
+    // --show-input writes PNG unless the name ends in .pgm.
+    const std::string seen = temp_path("seen.png");
+    r = run_alexnet("predict --model " + model + " tests/data/png/drawn_4_rgba.png --show-input " + seen);
+    REQUIRE(r.exit_code == 0);
+    CHECK(read_file(seen).compare(0, 8, "\x89PNG\r\n\x1a\n") == 0);
+    CHECK(read_image(seen).width == 28);
+}
+
 TEST_CASE("--recipe best stands for its flags; flags given as well win, before or after it", "[cli]") {
     const std::string model = temp_path("recipe.model");
     for (const char* args : {"--recipe best --epochs 1 --steps 1", "--epochs 1 --recipe=best --steps 1"}) {
