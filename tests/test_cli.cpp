@@ -103,7 +103,7 @@ TEST_CASE("usage errors exit 2 with a one-line message and the usage text", "[cl
         {"bench --steps 0", "alexnet bench: --steps must be between 1 and 100000, not 0"},
         {"plot", "alexnet plot: plot needs a HISTORY.csv"},
         {"plot a.csv b.csv", "alexnet plot: plot needs --out FILE.svg for several histories"},
-        {"plot 1 2 3 4 5 6 7 8 9 10 11 --out x.svg", "alexnet plot: plot takes at most 10 histories"},
+        {"plot 1 2 3 4 5 6 7 8 9 10 11 12 13 --out x.svg", "alexnet plot: plot takes at most 12 histories"},
         {"visualize --model x.model", "alexnet visualize: visualize needs --out DIR"},
         {"summary --image-size 20", "alexnet summary: --image-size 20 is too small for AlexNet"},
     };

@@ -162,9 +162,10 @@ void write_curves_svg(const std::string& path, const std::vector<HistoryRow>& ro
 
 namespace {
 
-// Distinguishable colours (matplotlib's "tab10"), one per history.
-const char* const kPalette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-                                "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+// Distinguishable colours (matplotlib's "tab10", then black and navy), one per history.
+const char* const kPalette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+                                "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#000000", "#000080"};
+static_assert(sizeof kPalette / sizeof kPalette[0] == kMaxComparedHistories, "a colour per history");
 
 // The curves of one history as (epoch, value) points.
 struct Curves {
@@ -222,7 +223,7 @@ void write_comparison_svg(const std::string& path, const std::vector<NamedHistor
     draw_axes(svg, loss, "loss (cross-entropy)", "");
     draw_axes(svg, acc, "accuracy", "%");
     for (size_t i = 0; i < runs.size(); ++i) {
-        const char* colour = kPalette[i % (sizeof kPalette / sizeof kPalette[0])];
+        const char* colour = kPalette[i % kMaxComparedHistories];
         const char* dashed = "stroke-dasharray='6 4'";
         draw_series(svg, loss, curves[i].train_loss, colour, false);
         draw_series(svg, loss, curves[i].val_loss, colour, false, dashed);

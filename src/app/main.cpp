@@ -262,8 +262,8 @@ int command_plot(Args& args) {
         else histories.push_back(f);
     }
     if (histories.empty()) throw UsageError("plot needs a HISTORY.csv");
-    constexpr size_t kMaxHistories = 10;  // one colour of the palette each
-    if (histories.size() > kMaxHistories) throw UsageError("plot takes at most 10 histories");
+    if (histories.size() > kMaxComparedHistories)
+        throw UsageError("plot takes at most " + std::to_string(kMaxComparedHistories) + " histories");
     if (histories.size() > 1 && out.empty()) throw UsageError("plot needs --out FILE.svg for several histories");
     // A history's name in the legend: its file name without ".model.history.csv",
     // ".history.csv" or ".csv" (train writes MODEL.history.csv).

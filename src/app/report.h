@@ -39,6 +39,7 @@ struct NamedHistory {
     std::string name;
     std::vector<HistoryRow> rows;
 };
+constexpr size_t kMaxComparedHistories = 12;
 void write_comparison_svg(const std::string& path, const std::vector<NamedHistory>& runs, const std::string& title);
 
 // The confusion matrix (rows: true digit, columns: predicted) as an SVG heat map.

@@ -100,7 +100,7 @@ inline const char* kPlotUsage =
     "\n"
     "Draws the loss and accuracy curves of a training history (the\n"
     "MODEL.history.csv that train writes) as a self-contained SVG. Given up to\n"
-    "10 histories, draws them on one chart, a colour each, named by file.\n"
+    "12 histories, draws them on one chart, a colour each, named by file.\n"
     "\n"
     "  --out FILE          SVG to write (default for one history: HISTORY with\n"
     "                      .svg for .csv)\n";
