@@ -18,6 +18,7 @@
 #include "app/bench.h"
 #include "app/checkpoint.h"
 #include "app/report.h"
+#include "app/serve.h"
 #include "app/train.h"
 #include "app/usage.h"
 #include "data/mnist.h"
@@ -485,6 +486,27 @@ int command_export(Args& args) {
     return 0;
 }
 
+// ---------------------------------------------------------------------------
+// serve
+
+int command_serve(Args& args) {
+    int threads = ThreadPool::hardware_threads();
+    ServeOptions o;
+    while (!args.done()) {
+        const std::string f = args.next();
+        if (f == "--help" || f == "-h") { std::fputs(kServeUsage, stdout); return 0; }
+        else if (f == "--model") o.model_path = args.value(f);
+        else if (f == "--data") o.data_dir = args.value(f);
+        else if (f == "--host") o.host = args.value(f);
+        else if (f == "--port") o.port = static_cast<int>(args.integer(f, 0, 65535));
+        else if (f == "--read-timeout") o.read_timeout_ms = static_cast<int>(1000 * args.real(f, 0.0, 600.0, false));
+        else if (f == "--threads") threads = threads_flag(args, f);
+        else unknown_flag(f);
+    }
+    ThreadPool pool(threads);
+    return serve(o, pool);
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -507,6 +529,7 @@ int main(int argc, char** argv) {
                         : command == "summary"  ? kSummaryUsage
                         : command == "plot"     ? kPlotUsage
                         : command == "visualize" ? kVisualizeUsage
+                        : command == "serve"    ? kServeUsage
                                                 : nullptr;
     if (!usage) {
         std::fprintf(stderr, "alexnet: unknown command '%s'\n\n%s", command.c_str(), kMainUsage);
@@ -521,6 +544,7 @@ int main(int argc, char** argv) {
         else if (command == "bench") code = command_bench(args);
         else if (command == "summary") code = command_summary(args);
         else if (command == "plot") code = command_plot(args);
+        else if (command == "serve") code = command_serve(args);
         else if (command == "visualize") code = command_visualize(args);
         else code = command_export(args);
     } catch (const UsageError& e) {

@@ -12,6 +12,15 @@
 #include "data/image.h"
 #include "nn/model.h"
 
+// One row of the layer table: a layer, its output shape for one image, its
+// parameters and multiply-adds per image.
+struct LayerRow {
+    std::string name;
+    std::vector<int> shape;
+    int64_t parameters = 0, macs = 0;
+};
+std::vector<LayerRow> layer_table(const ModelConfig& config);
+
 // Prints a table like Keras' model.summary(): each layer, its output shape,
 // parameters and multiply-adds per image; totals; and the memory of the
 // parameters, gradients, Adam moments and activations for a batch.

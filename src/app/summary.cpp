@@ -14,10 +14,35 @@
 
 using namespace report;
 
-void print_summary(const ModelConfig& c, int batch) {
+std::vector<LayerRow> layer_table(const ModelConfig& c) {
     const auto specs = conv_specs(c);
     const auto geometry = conv_geometries(c, 1);
     const std::vector<ParamInfo> layout = parameter_layout(c).in_order();
+    std::vector<LayerRow> rows;
+    rows.push_back({"input", {c.channels, c.image_size, c.image_size}, 0, 0});
+    for (int i = 0; i < kConvLayers; ++i) {
+        const ConvGeometry& g = geometry[i];
+        const int64_t params = layout[2 * i].size + layout[2 * i + 1].size;
+        const int64_t macs = static_cast<int64_t>(g.out_channels) * g.out_h() * g.out_w() * g.col_rows();
+        char name[64];
+        std::snprintf(name, sizeof name, "conv%d %dx%d/%d pad %d + relu", i + 1, g.kernel, g.kernel, g.stride, g.pad);
+        rows.push_back({name, {g.out_channels, g.out_h(), g.out_w()}, params, macs});
+        if (specs[i].lrn_after) rows.push_back({"local response norm", {g.out_channels, g.out_h(), g.out_w()}, 0, 0});
+        const std::string pool_name = c.pool_window == 3 ? "maxpool 3x3/2 overlapping" : "maxpool 2x2/2";
+        if (specs[i].pool_after) rows.push_back({pool_name, {g.out_channels, g.out_h() / 2, g.out_w() / 2}, 0, 0});
+    }
+    rows.push_back({"flatten", {layout[2 * kConvLayers].shape[1]}, 0, 0});
+    for (int i = 0; i < kDenseLayers; ++i) {
+        const ParamInfo& w = layout[2 * (kConvLayers + i)];
+        const int64_t params = w.size + layout[2 * (kConvLayers + i) + 1].size;
+        const std::string name = "dense" + std::to_string(i + 1) + (i + 1 < kDenseLayers ? " + relu" : " (logits)");
+        rows.push_back({name, {w.shape[0]}, params, w.size});
+    }
+    rows.push_back({"softmax cross-entropy", {c.classes}, 0, 0});
+    return rows;
+}
+
+void print_summary(const ModelConfig& c, int batch) {
     std::printf("AlexNet: filters %d, input %dx%dx%d\n\n", c.filters, c.channels, c.image_size, c.image_size);
     std::printf("%-28s %-14s %14s %18s\n", "layer", "output shape", "parameters", "mult-adds/image");
     const std::string rule(77, '-');
@@ -26,32 +51,12 @@ void print_summary(const ModelConfig& c, int batch) {
         std::printf("%-28s %-14s %14s %18s\n", name.c_str(), shape.c_str(), with_commas(params).c_str(),
                     with_commas(macs).c_str());
     };
-    row("input", shape_string({c.channels, c.image_size, c.image_size}), 0, 0);
     int64_t total_params = 0, total_macs = 0;
-    for (int i = 0; i < kConvLayers; ++i) {
-        const ConvGeometry& g = geometry[i];
-        const int64_t params = layout[2 * i].size + layout[2 * i + 1].size;
-        const int64_t macs = static_cast<int64_t>(g.out_channels) * g.out_h() * g.out_w() * g.col_rows();
-        char name[64];
-        std::snprintf(name, sizeof name, "conv%d %dx%d/%d pad %d + relu", i + 1, g.kernel, g.kernel, g.stride, g.pad);
-        row(name, shape_string({g.out_channels, g.out_h(), g.out_w()}), params, macs);
-        if (specs[i].lrn_after) row("local response norm", shape_string({g.out_channels, g.out_h(), g.out_w()}), 0, 0);
-        const std::string pool_name = c.pool_window == 3 ? "maxpool 3x3/2 overlapping" : "maxpool 2x2/2";
-        if (specs[i].pool_after) row(pool_name, shape_string({g.out_channels, g.out_h() / 2, g.out_w() / 2}), 0, 0);
-        total_params += params;
-        total_macs += macs;
+    for (const LayerRow& r : layer_table(c)) {
+        row(r.name, r.shape.size() == 1 ? std::to_string(r.shape[0]) : shape_string(r.shape), r.parameters, r.macs);
+        total_params += r.parameters;
+        total_macs += r.macs;
     }
-    const int64_t flat = layout[2 * kConvLayers].shape[1];
-    row("flatten", std::to_string(flat), 0, 0);
-    for (int i = 0; i < kDenseLayers; ++i) {
-        const ParamInfo& w = layout[2 * (kConvLayers + i)];
-        const int64_t params = w.size + layout[2 * (kConvLayers + i) + 1].size;
-        const std::string name = "dense" + std::to_string(i + 1) + (i + 1 < kDenseLayers ? " + relu" : " (logits)");
-        row(name, std::to_string(w.shape[0]), params, w.size);
-        total_params += params;
-        total_macs += w.size;
-    }
-    row("softmax cross-entropy", std::to_string(c.classes), 0, 0);
     std::printf("%s\n", rule.c_str());
     row("total", "", total_params, total_macs);
     const int64_t param_bytes = 4 * total_params;
@@ -63,4 +68,3 @@ void print_summary(const ModelConfig& c, int batch) {
     std::printf("a training step costs about %.2f GFLOP for the batch (forward 2 x mult-adds, backward twice that)\n",
                 6.0 * total_macs * batch / 1e9);
 }
-

@@ -15,6 +15,7 @@ inline const char* kMainUsage =
     "  summary    the layer table: output shapes, parameters, multiply-adds, memory\n"
     "  plot       redraw the loss and accuracy curves of a training history as SVG\n"
     "  visualize  pictures of conv1's filters and of every conv layer's feature maps\n"
+    "  serve      a web page to draw a digit on and watch every layer respond\n"
     "  bench      measure the machine's limits, SGEMM, training and inference speed\n"
     "\n"
     "Run ./alexnet <command> --help for its flags.\n";
@@ -167,3 +168,22 @@ inline const char* kBenchUsage =
     "  --steps N           measured training steps (default 40)\n"
     "  --check-sgemm F     the speed gate: measure only SGEMM 1024^3 and the FMA peak on\n"
     "                      1 thread; exit 1 if SGEMM reaches less than F (0..1) of the peak\n";
+
+inline const char* kServeUsage =
+    "usage: ./alexnet serve [flags]\n"
+    "\n"
+    "Serves a page (built into the binary) to draw a digit on and watch the model\n"
+    "think: the 28x28 input it sees, the ten probabilities, every layer's\n"
+    "activations and conv1's filters; and the JSON API the page uses:\n"
+    "  POST /api/predict[?layers=1]  body: a PNG or PGM image\n"
+    "  GET  /api/model               the layer table and conv1's filters\n"
+    "  GET  /api/random[?index=N]    a t10k test image and its label\n"
+    "Stops on Ctrl-C.\n"
+    "\n"
+    "  --model FILE        checkpoint (default alexnet.model)\n"
+    "  --port N            TCP port (default 8080; 0: any free port)\n"
+    "  --host ADDRESS      IPv4 address to listen on (default 127.0.0.1, this machine\n"
+    "                      only; another address serves the network, with a warning)\n"
+    "  --data DIR          MNIST IDX files, for test images (default data/mnist)\n"
+    "  --read-timeout S    seconds a request may take to arrive (default 10)\n"
+    "  --threads N         worker threads (default: all hardware threads)\n";

@@ -32,8 +32,12 @@ std::string read_image_file(const std::string& path) {
 
 }  // namespace
 
-GrayImage parse_image(const std::string& bytes, const std::string& name) {
-    return is_png(bytes) ? parse_png(bytes, name) : parse_pgm(bytes, name);
+GrayImage parse_image(const std::string& bytes, const std::string& name, int64_t max_pixels) {
+    if (is_png(bytes)) return parse_png(bytes, name, max_pixels);
+    // PGM, or what parse_pgm has a better message for (empty, gzip, PPM, PBM).
+    const bool netpbm_or_gzip = !bytes.empty() && (bytes[0] == 'P' || static_cast<uint8_t>(bytes[0]) == 0x1f);
+    if (bytes.empty() || netpbm_or_gzip) return parse_pgm(bytes, name);
+    fail(name, "not a PNG or PGM image");
 }
 
 GrayImage read_image(const std::string& path) { return parse_image(read_image_file(path), path); }

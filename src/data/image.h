@@ -14,7 +14,8 @@ enum class ImageFormat { Png, Pgm };
 // Throws std::runtime_error("<path>: <problem>").
 GrayImage read_image(const std::string& path);
 // The same for bytes already in memory (an upload); name is for messages.
-GrayImage parse_image(const std::string& bytes, const std::string& name);
+// A PNG of more than max_pixels is refused before it is decoded.
+GrayImage parse_image(const std::string& bytes, const std::string& name, int64_t max_pixels = int64_t{1} << 26);
 
 // pixels (height, width, channels) bytes, channels 1 (grey) or 3 (RGB), as
 // PNG, or as PGM (grey) / PPM (RGB). Throws std::runtime_error on I/O errors.

@@ -39,14 +39,13 @@ struct Palette {
     std::array<uint16_t, 3> key{};
 };
 
-void check_header(const Header& h, const std::string& name) {
+void check_header(const Header& h, const std::string& name, int64_t max_pixels) {
     if (h.width < 1 || h.height < 1) fail(name, "image is " + std::to_string(h.width) + "x" +
                                                     std::to_string(h.height) + "; it has no pixels");
-    if (h.width > kMaxPngSide || h.height > kMaxPngSide ||
-        static_cast<int64_t>(h.width) * h.height > kMaxPngPixels)
+    if (h.width > kMaxPngSide || h.height > kMaxPngSide || static_cast<int64_t>(h.width) * h.height > max_pixels)
         fail(name, "image is " + std::to_string(h.width) + "x" + std::to_string(h.height) +
                        ", larger than this program reads (" + std::to_string(kMaxPngSide) + " a side, " +
-                       std::to_string(kMaxPngPixels >> 20) + " Mpixels)");
+                       std::to_string(max_pixels >> 20) + " Mpixels)");
     const int d = h.bit_depth;
     bool valid = false;
     switch (h.colour_type) {
@@ -189,7 +188,7 @@ void decode_pixels(GrayImage& image, std::vector<uint8_t>& raw, const Header& h,
 
 bool is_png(const std::string& bytes) { return bytes.size() >= 8 && bytes.compare(0, 8, kSignature, 8) == 0; }
 
-GrayImage parse_png(const std::string& bytes, const std::string& name) {
+GrayImage parse_png(const std::string& bytes, const std::string& name, int64_t max_pixels) {
     if (!is_png(bytes)) fail(name, "not a PNG file (bad signature)");
     const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
     Header h;
@@ -222,7 +221,7 @@ GrayImage parse_png(const std::string& bytes, const std::string& name) {
             if (body[10] != 0 || body[11] != 0) fail(name, "unknown compression or filter method");
             if (body[12] > 1) fail(name, "unknown interlace method " + std::to_string(body[12]));
             h.interlaced = body[12] == 1;
-            check_header(h, name);
+            check_header(h, name, std::min(max_pixels, kMaxPngPixels));
             seen_header = true;
         } else if (type == "PLTE") {
             if (length == 0 || length % 3 != 0 || length > 3 * 256)

@@ -27,7 +27,8 @@ bool is_png(const std::string& bytes);
 
 // Parses PNG bytes into grey in [0, 1]; name is used in messages only.
 // Throws std::runtime_error("<name>: <problem>") on any malformed file.
-GrayImage parse_png(const std::string& bytes, const std::string& name);
+// max_pixels may lower the size limit (a server's uploads).
+GrayImage parse_png(const std::string& bytes, const std::string& name, int64_t max_pixels = kMaxPngPixels);
 
 // pixels (height, width, channels) bytes, channels 1 (grey) or 3 (RGB) ->
 // the bytes of a PNG file.
