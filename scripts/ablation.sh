@@ -6,11 +6,13 @@
 # seed-1 histories on one chart.
 #
 #   scripts/ablation.sh [OUT_DIR] [ROW ...]     (default OUT_DIR build/ablation, all rows)
+#   ALEXNET=build/g++-x86-64-v3/alexnet scripts/ablation.sh    (another build)
 #
 # Every run uses all hardware threads; on 2 cores the whole table takes about
 # 45 minutes. Models, logs and histories stay in OUT_DIR.
 set -euo pipefail
 
+alexnet=${ALEXNET:-./alexnet}
 out=${1:-build/ablation}
 shift || true
 mkdir -p "$out"
@@ -44,7 +46,7 @@ for row in "${rows[@]}"; do
   for seed in 1 2 3; do
     model="$out/$name-$seed.model"
     # shellcheck disable=SC2086  # flags are several words
-    ./alexnet train $flags --seed "$seed" --model "$model" --quiet > "$out/$name-$seed.log"
+    "$alexnet" train $flags --seed "$seed" --model "$model" --quiet > "$out/$name-$seed.log"
     accuracies+=("$(sed -n 's/^test accuracy: \([0-9.]*\)%.*/\1/p' "$out/$name-$seed.log")")
     # total time M:SS or H:MM:SS -> seconds
     seconds+=("$(sed -n 's/.*total time \([0-9:]*\)$/\1/p' "$out/$name-$seed.log" |
@@ -60,6 +62,6 @@ for row in "${rows[@]}"; do
   printf '| %s | `%s` | %s%% (%s–%s) | %d:%02d | %.0f |\n' "$name" "${flags:-(none)}" "$mean" "$low" "$high" \
     $((wall / 60)) $((wall % 60)) "$speed"
 done
-./alexnet plot "${histories[@]}" --out "$out/ablation.svg" > /dev/null
+"$alexnet" plot "${histories[@]}" --out "$out/ablation.svg" > /dev/null
 echo
 echo "curves of each recipe's seed-1 run: $out/ablation.svg"

@@ -43,9 +43,15 @@ import torch.nn.functional as F
 class AlexNet(nn.Module):
     """The layer table of DESIGN.md; layouts match the C++ program (NCHW, OIHW, [out][in])."""
 
-    def __init__(self, filters=8, image_size=56, channels=1, classes=10):
+    def __init__(self, filters=8, image_size=56, channels=1, classes=10, lrn=False, pool_window=2):
         super().__init__()
         f = filters
+        # The AlexNet paper's options (checkpoint flags bits 1 and 2): LRN
+        # after conv1 and conv2 (PyTorch divides alpha by size: 5e-4 / 5 is
+        # the paper's 1e-4), and 3x3 stride-2 pooling with the last window
+        # cut off at the edge (ceil_mode), which keeps 2x2 pooling's sizes.
+        self.lrn = nn.LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2.0) if lrn else nn.Identity()
+        self.pool_window = pool_window
         self.conv1 = nn.Conv2d(channels, 3 * f, 11, stride=4)
         self.conv2 = nn.Conv2d(3 * f, 8 * f, 5, padding=2)
         self.conv3 = nn.Conv2d(8 * f, 12 * f, 3, padding=1)
@@ -62,12 +68,17 @@ class AlexNet(nn.Module):
                 nn.init.xavier_uniform_(m.weight)  # Glorot: same fans as Keras
                 nn.init.zeros_(m.bias)
 
+    def pool(self, x):
+        if self.pool_window == 3:
+            return F.max_pool2d(x, 3, 2, ceil_mode=True)
+        return F.max_pool2d(x, 2)
+
     def forward(self, x):
-        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
-        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = self.pool(self.lrn(F.relu(self.conv1(x))))
+        x = self.pool(self.lrn(F.relu(self.conv2(x))))
         x = F.relu(self.conv3(x))
         x = F.relu(self.conv4(x))
-        x = F.max_pool2d(F.relu(self.conv5(x)), 2)
+        x = self.pool(F.relu(self.conv5(x)))
         x = torch.flatten(x, 1)
         x = F.relu(self.dense1(x))
         x = F.relu(self.dense2(x))
@@ -103,7 +114,7 @@ def load_checkpoint(path):
         values = torch.frombuffer(bytearray(data[pos:pos + 4 * n]), dtype=torch.float32)
         tensors[name] = values.reshape(shape)
         pos += 4 * n
-    model = AlexNet(filters, size, channels, classes)
+    model = AlexNet(filters, size, channels, classes, lrn=bool(flags & 2), pool_window=3 if flags & 4 else 2)
     model.load_state_dict(tensors)
     return model, size, channels
 
@@ -193,15 +204,17 @@ def predict(model_path, images):
                               "probabilities": [float(p) for p in probs]}))
 
 
-def reference(out_path):
+def reference(out_path, paper=False):
+    """paper: with LRN and 3x3/2 pooling (and an input of 20x the scale, so
+    that conv1's outputs reach tens and LRN's alpha term matters)."""
     filters, size, channels, batch = 1, 39, 1, 3
     torch.manual_seed(11)
-    model = AlexNet(filters, size, channels, 10)
+    model = AlexNet(filters, size, channels, 10, lrn=paper, pool_window=3 if paper else 2)
     with torch.no_grad():  # small non-zero biases, so their gradients are not all at the zero point
         for name, p in model.named_parameters():
             if name.endswith("bias"):
                 p.copy_(0.01 * (torch.arange(p.numel()) % 5).float())
-    x = torch.rand(batch, channels, size, size)
+    x = torch.rand(batch, channels, size, size) * (100.0 if paper else 1.0)
     labels = torch.tensor([3, 7, 1])
     tensors = [("input", x.clone()), ("labels", labels.float())]
     tensors += [(name, p.detach().clone()) for name, p in model.named_parameters()]
@@ -232,6 +245,7 @@ def main():
     b.add_argument("--alexnet", help="path of the alexnet binary to compare with")
     r = sub.add_parser("reference")
     r.add_argument("out", nargs="?", default="tests/data/pytorch_reference.bin")
+    r.add_argument("--paper", action="store_true", help="with --lrn and --pool 3x3s2")
     p = sub.add_parser("predict")
     p.add_argument("model")
     p.add_argument("images", nargs="+")
@@ -241,7 +255,7 @@ def main():
     elif args.command == "bench":
         bench(args.threads, args.steps)
     elif args.command == "reference":
-        reference(args.out)
+        reference(args.out, args.paper)
     else:
         predict(args.model, args.images)
 

@@ -47,9 +47,10 @@ GrayImage read_pgm(const std::string& path) { return parse_pgm(read_image_file(p
 void write_image(const std::string& path, const uint8_t* pixels, int width, int height, int channels,
                  ImageFormat format) {
     if (format == ImageFormat::Png) return write_png(path, pixels, width, height, channels);
-    std::ofstream out(path, std::ios::binary);
+    if (channels == 1) return write_pgm(path, pixels, width, height);
+    std::ofstream out(path, std::ios::binary);  // PPM (P6): PGM's colour sibling
     if (!out) fail(path, std::string("cannot create: ") + std::strerror(errno));
-    out << (channels == 3 ? "P6\n" : "P5\n") << width << " " << height << "\n255\n";
+    out << "P6\n" << width << " " << height << "\n255\n";
     out.write(reinterpret_cast<const char*>(pixels), static_cast<std::streamsize>(width) * height * channels);
     out.close();
     if (!out) fail(path, "write failed");
