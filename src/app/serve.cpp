@@ -150,7 +150,7 @@ struct Service {
 
     HttpResponse handle(const HttpRequest& request, int worker) {
         const std::string& path = request.path;
-        const bool get = request.method == "GET" || request.method == "HEAD";
+        const bool get = request.method == "GET";
         if (path == "/" || path == "/index.html") {
             if (!get) return json_error(405, "use GET for " + path);
             HttpResponse page;
