@@ -2,8 +2,9 @@
 # scripts/ablation.sh — the README's ablation table: the default recipe, each
 # of the AlexNet paper's ideas added to it alone, and --recipe best, each
 # trained with 3 seeds. Prints one markdown row per recipe (test accuracy
-# mean and range, median wall time, median training images/s) and draws the
-# seed-1 histories on one chart.
+# mean and range, median wall time, median training images/s, largest peak
+# RSS) and draws the seed-1 histories on one chart. Needs GNU time
+# (/usr/bin/time) for the memory.
 #
 #   scripts/ablation.sh [OUT_DIR] [ROW ...]     (default OUT_DIR build/ablation, all rows)
 #   ALEXNET=build/g++-x86-64-v3/alexnet scripts/ablation.sh    (another build)
@@ -35,18 +36,20 @@ rows=(
 
 median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
-echo "| recipe | flags | test accuracy, mean (min–max) | wall time | images/s |"
-echo "|---|---|---|---|---|"
+echo "| recipe | flags | test accuracy, mean (min–max) | wall time | images/s | peak RSS |"
+echo "|---|---|---|---|---|---|"
 histories=()
 for row in "${rows[@]}"; do
   name=${row%%|*}
   flags=${row#*|}
   if [ $# -gt 0 ] && [[ " $* " != *" $name "* ]]; then continue; fi
-  accuracies=() seconds=() speeds=()
+  accuracies=() seconds=() speeds=() memory=()
   for seed in 1 2 3; do
     model="$out/$name-$seed.model"
     # shellcheck disable=SC2086  # flags are several words
-    "$alexnet" train $flags --seed "$seed" --model "$model" --quiet > "$out/$name-$seed.log"
+    /usr/bin/time -f "%M" -o "$out/$name-$seed.rss" \
+      "$alexnet" train $flags --seed "$seed" --model "$model" --quiet > "$out/$name-$seed.log"
+    memory+=("$(tail -n 1 "$out/$name-$seed.rss")")  # KiB
     accuracies+=("$(sed -n 's/^test accuracy: \([0-9.]*\)%.*/\1/p' "$out/$name-$seed.log")")
     # total time M:SS or H:MM:SS -> seconds
     seconds+=("$(sed -n 's/.*total time \([0-9:]*\)$/\1/p' "$out/$name-$seed.log" |
@@ -59,8 +62,9 @@ for row in "${rows[@]}"; do
   high=$(printf '%s\n' "${accuracies[@]}" | sort -g | tail -n 1)
   wall=$(printf '%s\n' "${seconds[@]}" | median)
   speed=$(printf '%s\n' "${speeds[@]}" | median)
-  printf '| %s | `%s` | %s%% (%s–%s) | %d:%02d | %.0f |\n' "$name" "${flags:-(none)}" "$mean" "$low" "$high" \
-    $((wall / 60)) $((wall % 60)) "$speed"
+  rss=$(printf '%s\n' "${memory[@]}" | sort -g | tail -n 1)
+  printf '| %s | `%s` | %s%% (%s–%s) | %d:%02d | %.0f | %.1f MB |\n' "$name" "${flags:-(none)}" "$mean" "$low" \
+    "$high" $((wall / 60)) $((wall % 60)) "$speed" "$(echo "$rss" | awk '{print $1 * 1024 / 1e6}')"
 done
 "$alexnet" plot "${histories[@]}" --out "$out/ablation.svg" > /dev/null
 echo
