@@ -428,6 +428,13 @@ TEST_CASE("train writes its history and curves; visualize draws filters and feat
     REQUIRE(r.exit_code == 0);
     CHECK(read_pgm(out + "/conv1_filters.pgm").pixels == filters.pixels);
     CHECK(read_pgm(out + "/input.pgm").pixels == seen.pixels);
+    // evaluate's heat map as PNG: 10 x 10 cells of 24 pixels and a grid line.
+    const std::string confusion = temp_path("confusion.png");
+    r = run_alexnet("evaluate --model " + model + " --data " + small_data_dir() + " --confusion " + confusion);
+    REQUIRE(r.exit_code == 0);
+    const GrayImage heat = read_image(confusion);
+    CHECK(heat.width == 241);
+    CHECK(heat.height == 241);
 }
 
 namespace {

@@ -215,7 +215,8 @@ int command_evaluate(Args& args) {
         for (int p = 0; p < 10; ++p) std::printf("%6lld", static_cast<long long>(r.confusion[d][p]));
         std::printf("\n");
     }
-    write_confusion_svg(confusion_path, r.confusion);
+    if (format_of(confusion_path, ImageFormat::Pgm) == ImageFormat::Png) write_confusion_png(confusion_path, r.confusion);
+    else write_confusion_svg(confusion_path, r.confusion);
     std::printf("\nheat map: %s\n", confusion_path.c_str());
     for (const auto& [index, truth, predicted] : mistakes) {
         uint8_t pixels[kMnistPixels], label = 0;

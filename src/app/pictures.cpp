@@ -12,8 +12,39 @@
 
 #include "app/report_files.h"
 #include "data/image.h"
+#include "data/png.h"
 
 using namespace report;
+
+namespace {
+
+// A cell's colour: by the share of the true digit's images, green on the
+// diagonal (the per-class accuracy), red off it (confusions, 20x brighter).
+std::array<int, 3> confusion_colour(const std::array<std::array<int64_t, 10>, 10>& confusion, int t, int p) {
+    int64_t row_total = 0;
+    for (int q = 0; q < 10; ++q) row_total += confusion[t][q];
+    const double share = row_total ? static_cast<double>(confusion[t][p]) / row_total : 0.0;
+    if (p == t) return {int(255 - 200 * share), int(255 - 90 * share), int(255 - 200 * share)};
+    const double shade = std::min(1.0, share * 20.0);
+    return {255, int(255 - 200 * shade), int(255 - 200 * shade)};
+}
+
+}  // namespace
+
+void write_confusion_png(const std::string& path, const std::array<std::array<int64_t, 10>, 10>& confusion) {
+    // The SVG's cells without its text: 10 x 10 cells of 24 pixels, rows the
+    // true digit (0 at the top), columns the predicted one, grey grid lines.
+    const int cell = 24, side = 10 * cell + 1;
+    std::vector<uint8_t> rgb(static_cast<size_t>(side) * side * 3, 0xDD);
+    for (int t = 0; t < 10; ++t)
+        for (int p = 0; p < 10; ++p) {
+            const std::array<int, 3> colour = confusion_colour(confusion, t, p);
+            for (int y = t * cell + 1; y < (t + 1) * cell; ++y)
+                for (int x = p * cell + 1; x < (p + 1) * cell; ++x)
+                    for (int c = 0; c < 3; ++c) rgb[(static_cast<size_t>(y) * side + x) * 3 + c] = static_cast<uint8_t>(colour[c]);
+        }
+    write_png(path, rgb.data(), side, side, 3);
+}
 
 void write_confusion_svg(const std::string& path, const std::array<std::array<int64_t, 10>, 10>& confusion) {
     const int cell = 44, left = 90, top = 80;
@@ -26,18 +57,12 @@ void write_confusion_svg(const std::string& path, const std::array<std::array<in
         << "<text x='24' y='" << top + 5 * cell << "' text-anchor='middle' font-size='13' transform='rotate(-90 24 "
         << top + 5 * cell << ")'>true digit</text>\n";
     for (int t = 0; t < 10; ++t) {
-        int64_t row_total = 0;
-        for (int p = 0; p < 10; ++p) row_total += confusion[t][p];
         svg << "<text x='" << left - 10 << "' y='" << top + t * cell + cell / 2 + 5 << "' text-anchor='end' font-size='13'>" << t << "</text>\n";
         svg << "<text x='" << left + t * cell + cell / 2 << "' y='" << top - 8 << "' text-anchor='middle' font-size='13'>" << t << "</text>\n";
         for (int p = 0; p < 10; ++p) {
-            // Colour by the share of the true digit's images: the diagonal is
-            // the per-class accuracy, off-diagonal cells the confusions.
-            const double share = row_total ? static_cast<double>(confusion[t][p]) / row_total : 0.0;
-            const double shade = p == t ? share : std::min(1.0, share * 20.0);
+            const std::array<int, 3> rgb = confusion_colour(confusion, t, p);
             char colour[32];
-            if (p == t) std::snprintf(colour, sizeof colour, "rgb(%d,%d,%d)", int(255 - 200 * shade), int(255 - 90 * shade), int(255 - 200 * shade));
-            else std::snprintf(colour, sizeof colour, "rgb(255,%d,%d)", int(255 - 200 * shade), int(255 - 200 * shade));
+            std::snprintf(colour, sizeof colour, "rgb(%d,%d,%d)", rgb[0], rgb[1], rgb[2]);
             svg << "<rect x='" << left + p * cell << "' y='" << top + t * cell << "' width='" << cell << "' height='" << cell
                 << "' fill='" << colour << "' stroke='#ddd'/>\n<text x='" << left + p * cell + cell / 2 << "' y='"
                 << top + t * cell + cell / 2 + 4 << "' text-anchor='middle' font-size='11'>" << confusion[t][p] << "</text>\n";

@@ -53,6 +53,8 @@ void write_comparison_svg(const std::string& path, const std::vector<NamedHistor
 
 // The confusion matrix (rows: true digit, columns: predicted) as an SVG heat map.
 void write_confusion_svg(const std::string& path, const std::array<std::array<int64_t, 10>, 10>& confusion);
+// The same cells as a PNG, without the numbers (the SVG has them).
+void write_confusion_png(const std::string& path, const std::array<std::array<int64_t, 10>, 10>& confusion);
 
 // conv1's filters, each scaled to the full grey range and enlarged, in a grid:
 // grey for one input channel, colour for three; PNG or PGM/PPM.
