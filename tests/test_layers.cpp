@@ -28,6 +28,27 @@ const ConvGeometry kGeometries[] = {
     {3, 1, 23, 23, 2, 11, 4, 0}, // conv1's kernel and stride
 };
 
+// Max-pooling's backward against finite differences on planes x h x w
+// distinct values 0.1 apart, shuffled: no ties, so eps = 0.01 never changes a
+// winner.
+void check_maxpool_gradient(int window, int planes, int h, int w, uint64_t seed, ThreadPool& pool) {
+    std::vector<float> x(planes * h * w);
+    for (size_t i = 0; i < x.size(); ++i) x[i] = 0.1f * static_cast<float>(i);
+    Rng rng(seed);
+    rng.shuffle(x);
+    const auto r = random_vector(planes * (h / 2) * (w / 2), seed + 1);
+    std::vector<float> y(r.size());
+    std::vector<int32_t> arg(r.size());
+    auto loss = [&] {
+        maxpool_forward(y.data(), arg.data(), x.data(), planes, h, w, window, pool);
+        return weighted_sum(y.data(), r);
+    };
+    loss();
+    std::vector<float> dx(x.size());
+    maxpool_backward(dx.data(), r.data(), arg.data(), planes, h, w, pool);
+    for (size_t i = 0; i < x.size(); ++i) CHECK(gradients_agree(dx[i], numeric_derivative(x[i], 0.01f, loss), 1e-3));
+}
+
 }  // namespace
 
 TEST_CASE("im2col and col2im are adjoint: <col2im(y), x> = <y, im2col(x)>", "[conv]") {
@@ -179,24 +200,7 @@ TEST_CASE("maxpool picks window maxima, floors odd sizes, and routes gradients t
         CHECK(out[1] == 8.0f);
         CHECK(arg[1] == 7);
     }
-    const int planes = 6, h = 7, w = 6;
-    // Distinct values 0.1 apart, shuffled: no ties, so eps = 0.01 never changes a winner.
-    std::vector<float> x(planes * h * w);
-    for (size_t i = 0; i < x.size(); ++i) x[i] = 0.1f * static_cast<float>(i);
-    Rng rng(16);
-    rng.shuffle(x);
-    const int oh = h / 2, ow = w / 2;
-    const auto r = random_vector(planes * oh * ow, 17);
-    std::vector<float> y(r.size());
-    std::vector<int32_t> arg(r.size());
-    auto loss = [&] {
-        maxpool_forward(y.data(), arg.data(), x.data(), planes, h, w, 2, pool);
-        return weighted_sum(y.data(), r);
-    };
-    loss();
-    std::vector<float> dx(x.size());
-    maxpool_backward(dx.data(), r.data(), arg.data(), planes, h, w, pool);
-    for (size_t i = 0; i < x.size(); ++i) CHECK(gradients_agree(dx[i], numeric_derivative(x[i], 0.01f, loss), 1e-3));
+    check_maxpool_gradient(2, 6, 7, 6, 16, pool);
 }
 
 TEST_CASE("softmax cross-entropy on hand-computed cases", "[loss]") {
@@ -378,23 +382,7 @@ TEST_CASE("3x3 stride-2 pooling: overlapping windows clipped at the edge, as PyT
 
 TEST_CASE("overlapping 3x3 pooling's backward matches finite differences", "[pool][gradcheck]") {
     ThreadPool pool(2);
-    const int planes = 4, h = 7, w = 8;
-    // Distinct values 0.1 apart, shuffled: no ties, so eps = 0.01 never changes a winner.
-    std::vector<float> x(planes * h * w);
-    for (size_t i = 0; i < x.size(); ++i) x[i] = 0.1f * static_cast<float>(i);
-    Rng rng(18);
-    rng.shuffle(x);
-    const auto r = random_vector(planes * (h / 2) * (w / 2), 19);
-    std::vector<float> y(r.size());
-    std::vector<int32_t> arg(r.size());
-    auto loss = [&] {
-        maxpool_forward(y.data(), arg.data(), x.data(), planes, h, w, 3, pool);
-        return weighted_sum(y.data(), r);
-    };
-    loss();
-    std::vector<float> dx(x.size());
-    maxpool_backward(dx.data(), r.data(), arg.data(), planes, h, w, pool);
-    for (size_t i = 0; i < x.size(); ++i) CHECK(gradients_agree(dx[i], numeric_derivative(x[i], 0.01f, loss), 1e-3));
+    check_maxpool_gradient(3, 4, 7, 8, 18, pool);
 }
 
 // LRN's α term only shows when α Σ in² is comparable to k = 2, that is for
