@@ -183,7 +183,7 @@ int serve(const ServeOptions& options, ThreadPool& pool) {
     } catch (const std::runtime_error& e) {
         service.test_set_problem = e.what();
     }
-    if (options.host != "127.0.0.1")
+    if (options.host != "127.0.0.1" && options.host != "localhost")
         std::fprintf(stderr, "warning: serving on %s, not only this machine's loopback: anyone who can reach "
                              "it can use it (there is no authentication)\n", options.host.c_str());
     ServerOptions server;

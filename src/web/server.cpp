@@ -136,8 +136,9 @@ int listen_on(const ServerOptions& options) {
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_port = htons(static_cast<uint16_t>(options.port));
-    if (::inet_pton(AF_INET, options.host.c_str(), &address.sin_addr) != 1)
-        throw std::runtime_error("--host " + options.host + ": not an IPv4 address");
+    const std::string host = options.host == "localhost" ? "127.0.0.1" : options.host;
+    if (::inet_pton(AF_INET, host.c_str(), &address.sin_addr) != 1)
+        throw std::runtime_error("--host " + options.host + ": not an IPv4 address (such as 127.0.0.1 or 0.0.0.0)");
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
     const int yes = 1;
