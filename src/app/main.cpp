@@ -17,15 +17,16 @@
 #include "app/args.h"
 #include "app/bench.h"
 #include "app/checkpoint.h"
+#include "app/classify.h"
 #include "app/report.h"
 #include "app/serve.h"
 #include "app/train.h"
 #include "app/usage.h"
 #include "data/mnist.h"
 #include "data/image.h"
-#include "data/preprocess.h"
 #include "fast/thread_pool.h"
 #include "nn/model.h"
+#include "web/http.h"  // json_string
 
 namespace {
 
@@ -319,14 +320,9 @@ int command_visualize(Args& args) {
     std::printf("wrote %s\n", filters.c_str());
     if (image_path.empty()) return 0;
 
-    const GrayImage image = read_image(image_path);
     float mnist_form[kMnistPixels];
-    to_mnist_form(mnist_form, image.pixels.data(), image.height, image.width);
+    classify_image(model, read_image(image_path), false, mnist_form, ThreadPool::serial());
     write_mnist_image(out_dir + "/input" + image_extension(format, 1), mnist_form, format);
-    const ModelConfig& c = model.config;
-    Tensor input({1, c.channels, c.image_size, c.image_size});
-    preprocess_image(input.ptr(), mnist_form, kMnistSide, kMnistSide, c.image_size, c.channels);
-    model.forward(input.ptr(), 1, ThreadPool::serial());
     for (int i = 0; i < kConvLayers; ++i) {
         const std::string path = out_dir + "/conv" + std::to_string(i + 1) + "_features" + image_extension(format, 1);
         // Deeper maps are smaller: enlarge them more, so every picture is of similar size.
@@ -347,21 +343,6 @@ std::string numbered_path(const std::string& path, size_t index, size_t count) {
     const size_t dot = path.find_last_of('.');
     const size_t cut = (dot != std::string::npos && (slash == std::string::npos || dot > slash)) ? dot : path.size();
     return path.substr(0, cut) + "-" + std::to_string(index + 1) + path.substr(cut);
-}
-
-std::string json_escape(const std::string& text) {
-    std::string escaped;
-    for (char ch : text) {
-        if (ch == '"' || ch == '\\') escaped += '\\';
-        if (static_cast<unsigned char>(ch) < 0x20) {
-            char b[8];
-            std::snprintf(b, sizeof b, "\\u%04x", ch);
-            escaped += b;
-            continue;
-        }
-        escaped += ch;
-    }
-    return escaped;
 }
 
 int command_predict(Args& args) {
@@ -388,27 +369,19 @@ int command_predict(Args& args) {
     Model model(ck.config, 1);
     model.params = ck.params;
     const ModelConfig& c = model.config;
-    Tensor input({1, c.channels, c.image_size, c.image_size});
     for (size_t i = 0; i < images.size(); ++i) {
         const std::string& path = images[i];
-        const GrayImage image = read_image(path);
-        // Any drawing to MNIST's form (28 x 28, light on dark, centred), then
-        // exactly the preprocessing of the training data.
         float mnist_form[kMnistPixels];
-        if (plain_resize) resize_bilinear(mnist_form, kMnistSide, kMnistSide, image.pixels.data(), image.height, image.width);
-        else to_mnist_form(mnist_form, image.pixels.data(), image.height, image.width);
+        const float* p = classify_image(model, read_image(path), plain_resize, mnist_form, pool);
         if (!show_input.empty())
             write_mnist_image(numbered_path(show_input, i, images.size()), mnist_form,
                               format_of(show_input, ImageFormat::Png));
-        preprocess_image(input.ptr(), mnist_form, kMnistSide, kMnistSide, c.image_size, c.channels);
-        model.forward(input.ptr(), 1, pool);
-        const float* p = model.probabilities(1);
         std::vector<int> ranked(c.classes);
         for (int k = 0; k < c.classes; ++k) ranked[k] = k;
         std::stable_sort(ranked.begin(), ranked.end(), [&](int a, int b) { return p[a] > p[b]; });
         const int digit = ranked[0];
         if (json) {
-            std::printf("{\"file\": \"%s\", \"digit\": %d, \"probabilities\": [", json_escape(path).c_str(), digit);
+            std::printf("{\"file\": %s, \"digit\": %d, \"probabilities\": [", json_string(path).c_str(), digit);
             for (int k = 0; k < c.classes; ++k) std::printf("%s%.9g", k ? ", " : "", static_cast<double>(p[k]));
             std::printf("]");
             if (top > 0) {

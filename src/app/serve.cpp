@@ -13,10 +13,10 @@
 #include <vector>
 
 #include "app/checkpoint.h"
+#include "app/classify.h"
 #include "app/report.h"
 #include "data/image.h"
 #include "data/mnist.h"
-#include "data/preprocess.h"
 #include "fast/thread_pool.h"
 #include "nn/model.h"
 #include "web/page.h"
@@ -66,13 +66,8 @@ struct Service {
         }
         Model& model = *models[worker];
         const ModelConfig& c = model.config;
-        // As predict does: the drawing to MNIST's form, then the training preprocessing.
-        float mnist_form[kMnistPixels];
-        to_mnist_form(mnist_form, image.pixels.data(), image.height, image.width);
-        Tensor input({1, c.channels, c.image_size, c.image_size});
-        preprocess_image(input.ptr(), mnist_form, kMnistSide, kMnistSide, c.image_size, c.channels);
-        model.forward(input.ptr(), 1, ThreadPool::serial());
-        const float* p = model.probabilities(1);
+        float mnist_form[kMnistPixels];  // what the network sees, for the page
+        const float* p = classify_image(model, image, false, mnist_form, ThreadPool::serial());
         int digit = 0;
         for (int k = 1; k < c.classes; ++k)
             if (p[k] > p[digit]) digit = k;

@@ -53,7 +53,7 @@ void print_summary(const ModelConfig& c, int batch) {
     };
     int64_t total_params = 0, total_macs = 0;
     for (const LayerRow& r : layer_table(c)) {
-        row(r.name, r.shape.size() == 1 ? std::to_string(r.shape[0]) : shape_string(r.shape), r.parameters, r.macs);
+        row(r.name, shape_string(r.shape), r.parameters, r.macs);
         total_params += r.parameters;
         total_macs += r.macs;
     }

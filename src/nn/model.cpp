@@ -178,7 +178,6 @@ Model::Model(const ModelConfig& cfg, int batch) : config(cfg), max_batch(batch) 
             a.dnormalized = Tensor(a.out.shape);
             a.lrn_scale = Tensor(a.out.shape);
         }
-        a.pool_window = cfg.pool_window;
         if (conv_specs(cfg)[i].pool_after) {
             a.pooled = Tensor({batch, g.out_channels, g.out_h() / 2, g.out_w() / 2});
             a.dpooled = Tensor(a.pooled.shape);
@@ -258,7 +257,7 @@ const float* Model::conv_layer_forward(int i, const float* in, int n, ThreadPool
                     pool);
     if (a.pools())
         maxpool_forward(a.pooled.ptr(), a.argmax.data(), a.activation().ptr(), static_cast<int>(plane_count(g)),
-                        g.out_h(), g.out_w(), a.pool_window, pool);
+                        g.out_h(), g.out_w(), config.pool_window, pool);
     return a.result().ptr();
 }
 

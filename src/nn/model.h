@@ -104,7 +104,6 @@ struct ConvActivations {
     Tensor lrn_scale;              // (N, OC, OH, OW) LRN's k + α Σ in², kept for backward
     Tensor pooled, dpooled;        // (N, OC, OH/2, OW/2) if pool_after, else empty
     std::vector<int32_t> argmax;   // (N, OC, OH/2, OW/2) winner of each pooling window
-    int pool_window = 2;
     bool normalizes() const { return !lrn_scale.data.empty(); }
     bool pools() const { return !argmax.empty(); }
     // What the pooling reads (normalized if the layer normalises, else out), and its gradient.

@@ -41,6 +41,16 @@ void send_all(int fd, const std::string& bytes) {
     }
 }
 
+ParseResult timeout_error(int timeout_ms) {
+    ParseResult timeout;
+    timeout.kind = ParseResult::Error;
+    timeout.status = 408;
+    char message[80];
+    std::snprintf(message, sizeof message, "the request did not arrive within %.1f s", timeout_ms / 1000.0);
+    timeout.message = message;
+    return timeout;
+}
+
 // Reads one request within the deadline. Returns the parse result; on
 // Complete, *request holds it. A timeout is reported as a 408 error.
 ParseResult read_request(int fd, int timeout_ms, HttpRequest* request) {
@@ -52,17 +62,11 @@ ParseResult read_request(int fd, int timeout_ms, HttpRequest* request) {
         const ParseResult r = parse_http_request(received, request);
         if (r.kind != ParseResult::Incomplete) return r;
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-        ParseResult timeout;
-        timeout.kind = ParseResult::Error;
-        timeout.status = 408;
-        char message[80];
-        std::snprintf(message, sizeof message, "the request did not arrive within %.1f s", timeout_ms / 1000.0);
-        timeout.message = message;
-        if (left <= 0) return timeout;
+        if (left <= 0) return timeout_error(timeout_ms);
         pollfd p{fd, POLLIN, 0};
         const int ready = ::poll(&p, 1, static_cast<int>(left));
         if (ready < 0 && errno == EINTR) continue;
-        if (ready <= 0) return timeout;
+        if (ready <= 0) return timeout_error(timeout_ms);
         const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {  // the client closed (or reset) before a whole request
