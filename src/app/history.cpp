@@ -77,6 +77,26 @@ std::string xml_escaped(const std::string& text) {
     return out;
 }
 
+// The curves of one history as (epoch, value) points.
+struct Curves {
+    std::vector<std::pair<double, double>> train_loss, val_loss, train_acc, val_acc;
+};
+
+Curves curves_of(const std::vector<HistoryRow>& rows) {
+    Curves c;
+    for (const HistoryRow& r : rows) {
+        if (std::isfinite(r.train_loss)) {
+            c.train_loss.push_back({r.epoch, r.train_loss});
+            c.train_acc.push_back({r.epoch, r.train_accuracy});
+        }
+        if (std::isfinite(r.val_loss)) {
+            c.val_loss.push_back({r.epoch, r.val_loss});
+            c.val_acc.push_back({r.epoch, r.val_accuracy});
+        }
+    }
+    return c;
+}
+
 struct Panel {
     double x, y, w, h;         // where the plot area is, in SVG pixels
     double x_max, y_min, y_max;
@@ -122,23 +142,13 @@ void draw_series(std::ostream& svg, const Panel& p, const std::vector<std::pair<
 }  // namespace
 
 void write_curves_svg(const std::string& path, const std::vector<HistoryRow>& rows, const std::string& title) {
-    std::vector<std::pair<double, double>> train_loss, val_loss, train_acc, val_acc;
+    const Curves c = curves_of(rows);
     double x_max = 1, loss_max = 0, acc_min = 100;
-    for (const HistoryRow& r : rows) {
-        x_max = std::max(x_max, r.epoch);
-        if (std::isfinite(r.train_loss)) {
-            train_loss.push_back({r.epoch, r.train_loss});
-            train_acc.push_back({r.epoch, r.train_accuracy});
-            loss_max = std::max(loss_max, r.train_loss);
-            acc_min = std::min(acc_min, r.train_accuracy);
-        }
-        if (std::isfinite(r.val_loss)) {
-            val_loss.push_back({r.epoch, r.val_loss});
-            val_acc.push_back({r.epoch, r.val_accuracy});
-            loss_max = std::max(loss_max, r.val_loss);
-            acc_min = std::min(acc_min, r.val_accuracy);
-        }
-    }
+    for (const HistoryRow& r : rows) x_max = std::max(x_max, r.epoch);
+    for (const auto* series : {&c.train_loss, &c.val_loss})
+        for (const auto& point : *series) loss_max = std::max(loss_max, point.second);
+    for (const auto* series : {&c.train_acc, &c.val_acc})
+        for (const auto& point : *series) acc_min = std::min(acc_min, point.second);
     const Panel loss{70, 60, 380, 260, x_max, 0.0, loss_max > 0 ? loss_max * 1.05 : 1.0};
     const Panel acc{540, 60, 380, 260, x_max, std::max(0.0, std::floor(acc_min / 10.0) * 10.0), 100.0};
     std::ofstream svg = open_for_writing(path);
@@ -146,11 +156,11 @@ void write_curves_svg(const std::string& path, const std::vector<HistoryRow>& ro
         << "<rect width='960' height='400' fill='#fafafa'/>\n"
         << "<text x='480' y='24' text-anchor='middle' font-size='17' font-weight='bold'>" << xml_escaped(title) << "</text>\n";
     draw_axes(svg, loss, "loss (cross-entropy)", "");
-    draw_series(svg, loss, train_loss, "#1f77b4", false);
-    draw_series(svg, loss, val_loss, "#ff7f0e", true);
+    draw_series(svg, loss, c.train_loss, "#1f77b4", false);
+    draw_series(svg, loss, c.val_loss, "#ff7f0e", true);
     draw_axes(svg, acc, "accuracy", "%");
-    draw_series(svg, acc, train_acc, "#1f77b4", false);
-    draw_series(svg, acc, val_acc, "#ff7f0e", true);
+    draw_series(svg, acc, c.train_acc, "#1f77b4", false);
+    draw_series(svg, acc, c.val_acc, "#ff7f0e", true);
     svg << "<rect x='380' y='372' width='14' height='4' fill='#1f77b4'/><text x='400' y='378' font-size='12'>train (running mean over the epoch)</text>\n"
         << "<circle cx='640' cy='374' r='4' fill='#ff7f0e'/><text x='650' y='378' font-size='12'>validation</text>\n"
         << "</svg>\n";
@@ -166,26 +176,6 @@ namespace {
 const char* const kPalette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
                                 "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#000000", "#000080"};
 static_assert(sizeof kPalette / sizeof kPalette[0] == kMaxComparedHistories, "a colour per history");
-
-// The curves of one history as (epoch, value) points.
-struct Curves {
-    std::vector<std::pair<double, double>> train_loss, val_loss, train_acc, val_acc;
-};
-
-Curves curves_of(const std::vector<HistoryRow>& rows) {
-    Curves c;
-    for (const HistoryRow& r : rows) {
-        if (std::isfinite(r.train_loss)) {
-            c.train_loss.push_back({r.epoch, r.train_loss});
-            c.train_acc.push_back({r.epoch, r.train_accuracy});
-        }
-        if (std::isfinite(r.val_loss)) {
-            c.val_loss.push_back({r.epoch, r.val_loss});
-            c.val_acc.push_back({r.epoch, r.val_accuracy});
-        }
-    }
-    return c;
-}
 
 }  // namespace
 
