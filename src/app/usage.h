@@ -27,7 +27,7 @@ inline const char* kTrainUsage =
     "stands for --image-size 72 --epochs 12 --lr 1e-3 --schedule onecycle\n"
     "--augment --dropout 0.5 --val-split 0 (flags given as well win).\n"
     "\n"
-    "  --recipe best       the best recipe found: >= 99.5% test accuracy (README)\n"
+    "  --recipe best       the best recipe found: 99.43% test accuracy, 3-seed mean (README)\n"
     "  --data DIR          MNIST IDX files (default data/mnist)\n"
     "  --model FILE        checkpoint to write after every epoch (default alexnet.model)\n"
     "  --epochs N          epochs (default 2)\n"
