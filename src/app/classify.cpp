@@ -1,8 +1,12 @@
 // classify.cpp — see classify.h.
 #include "app/classify.h"
 
+#include <cstdio>
+#include <string>
+
 #include "data/mnist.h"
 #include "data/preprocess.h"
+#include "web/http.h"  // json_string
 
 const float* classify_image(Model& model, const GrayImage& image, bool plain_resize, float* mnist_form,
                             ThreadPool& pool) {
@@ -15,4 +19,22 @@ const float* classify_image(Model& model, const GrayImage& image, bool plain_res
     preprocess_image(input.ptr(), mnist_form, kMnistSide, kMnistSide, c.image_size, c.channels);
     model.forward(input.ptr(), 1, pool);
     return model.probabilities(1);
+}
+
+int most_likely(const float* p, int classes) {
+    int best = 0;
+    for (int k = 1; k < classes; ++k)
+        if (p[k] > p[best]) best = k;
+    return best;
+}
+
+std::string prediction_json_fields(const std::string& file, const float* p, int classes) {
+    std::string fields = "\"file\": " + json_string(file) + ", \"digit\": " +
+                         std::to_string(most_likely(p, classes)) + ", \"probabilities\": [";
+    char number[32];
+    for (int k = 0; k < classes; ++k) {
+        std::snprintf(number, sizeof number, "%s%.9g", k ? ", " : "", static_cast<double>(p[k]));
+        fields += number;
+    }
+    return fields + "]";
 }

@@ -14,3 +14,11 @@ class ThreadPool;
 // activations then hold this image's (batch of one).
 const float* classify_image(Model& model, const GrayImage& image, bool plain_resize, float* mnist_form,
                             ThreadPool& pool);
+
+// The most likely class: the first of ties, as PyTorch's argmax.
+int most_likely(const float* probabilities, int classes);
+
+// The fields of predict --json and of serve's /api/predict, without braces:
+//   "file": "seven.png", "digit": 7, "probabilities": [...]
+// (9 significant digits), so that the two print the same JSON.
+std::string prediction_json_fields(const std::string& file, const float* probabilities, int classes);

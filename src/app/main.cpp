@@ -26,7 +26,6 @@
 #include "data/image.h"
 #include "fast/thread_pool.h"
 #include "nn/model.h"
-#include "web/http.h"  // json_string
 
 namespace {
 
@@ -382,9 +381,7 @@ int command_predict(Args& args) {
         std::stable_sort(ranked.begin(), ranked.end(), [&](int a, int b) { return p[a] > p[b]; });
         const int digit = ranked[0];
         if (json) {
-            std::printf("{\"file\": %s, \"digit\": %d, \"probabilities\": [", json_string(path).c_str(), digit);
-            for (int k = 0; k < c.classes; ++k) std::printf("%s%.9g", k ? ", " : "", static_cast<double>(p[k]));
-            std::printf("]");
+            std::printf("{%s", prediction_json_fields(path, p, c.classes).c_str());
             if (top > 0) {
                 std::printf(", \"top\": [");
                 for (int k = 0; k < top; ++k) std::printf("%s%d", k ? ", " : "", ranked[k]);

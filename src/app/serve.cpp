@@ -68,11 +68,7 @@ struct Service {
         const ModelConfig& c = model.config;
         float mnist_form[kMnistPixels];  // what the network sees, for the page
         const float* p = classify_image(model, image, false, mnist_form, ThreadPool::serial());
-        int digit = 0;
-        for (int k = 1; k < c.classes; ++k)
-            if (p[k] > p[digit]) digit = k;
-        std::string body = "{\"file\": \"upload\", \"digit\": " + std::to_string(digit) +
-                           ", \"probabilities\": " + json_array(p, c.classes, 9);
+        std::string body = "{" + prediction_json_fields("upload", p, c.classes);
         if (request.query_value("layers") == "1") {
             body += ", \"input\": " + json_array(mnist_form, kMnistPixels, 4) + ", \"layers\": [";
             for (int i = 0; i < kConvLayers; ++i) {
