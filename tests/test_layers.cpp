@@ -359,9 +359,10 @@ TEST_CASE("3x3 stride-2 pooling: overlapping windows clipped at the edge, as PyT
     // Against the definition on random planes of odd and even sizes: the
     // maximum over rows 2y..min(2y+3, H)-1 and columns likewise.
     const int planes = 3;
-    for (int h : {2, 3, 6, 7}) {
-        const int w = h + 1, oh = h / 2, ow = w / 2;
-        const auto x = random_vector(planes * h * w, 40 + h);
+    for (int h : {2, 3, 6, 7})
+    for (int w : {2, 3, 4, 7}) {  // w = 2: the window of column 0 holds only 2 columns
+        const int oh = h / 2, ow = w / 2;
+        const auto x = random_vector(planes * h * w, 40 + h * 8 + w);
         std::vector<float> y(planes * oh * ow);
         std::vector<int32_t> a(y.size());
         maxpool_forward(y.data(), a.data(), x.data(), planes, h, w, 3, pool);
@@ -373,7 +374,7 @@ TEST_CASE("3x3 stride-2 pooling: overlapping windows clipped at the edge, as PyT
                         for (int ix = 2 * ox; ix < std::min(2 * ox + 3, w); ++ix)
                             best = std::max(best, x[(p * h + iy) * w + ix]);
                     const int o = (p * oh + oy) * ow + ox;
-                    INFO("h " << h << " plane " << p << " (" << oy << ", " << ox << ")");
+                    INFO(h << "x" << w << " plane " << p << " (" << oy << ", " << ox << ")");
                     CHECK(y[o] == best);
                     CHECK(x[p * h * w + a[o]] == best);
                 }

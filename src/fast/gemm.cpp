@@ -59,6 +59,7 @@ constexpr int kPackAllFrom = 256;
 
 // Largest tile of C handed to one task, in strips.
 constexpr int kMaxTileStripsM = 16;  // 96 rows (128 with AVX-512)
+constexpr int kPrefetchRows = 8;
 constexpr int kMaxTileStripsN = 8;   // 256 columns with AVX-512, 128 with AVX2: measured best on Zen 5
 
 // ---------------------------------------------------------------------------
@@ -150,6 +151,8 @@ void micro_kernel(int kc, const float* __restrict a, int64_t lda, const float* _
                   int64_t ldb, float* __restrict c, int64_t ldc, int rows, int cols, bool overwrite) {
     simd::Vec acc[MR][NV] = {};
     for (int k = 0; k < kc; ++k) {
+        if (A_ROWS && (k & 15) == 0)
+            for (int i = 0; i < MR; ++i) __builtin_prefetch(a + i * lda + k + 64);
         simd::Vec bk[NV];  // b(k, v*W .. v*W + W-1)
         for (int v = 0; v < NV; ++v) bk[v] = simd::load(b + k * ldb + v * W);
         for (int i = 0; i < MR; ++i) {
@@ -312,9 +315,11 @@ void sgemm(bool trans_a, bool trans_b, int M, int N, int K, const float* A, int 
                 for (int k = 0; k < kc; ++k) {
                     const float* row = p.B + static_cast<int64_t>(k0 + k) * p.ldb + sb_begin * NR;
                     for (int s = 0; s < full_strips; ++s)  // NV whole vectors (g++ would use 16-byte moves)
-                        for (int v = 0; v < NV; ++v)
+                        for (int v = 0; v < NV; ++v) {
+                            __builtin_prefetch(row + kPrefetchRows * static_cast<int64_t>(p.ldb) + s * NR + v * W);
                             simd::store(b_block + (static_cast<int64_t>(s) * kc + k) * NR + v * W,
                                         simd::load(row + s * NR + v * W));
+                        }
                 }
             for (int sb = sb_begin; sb < sb_end; ++sb) {
                 const int col0 = sb * NR;

@@ -19,80 +19,82 @@
 // im2col / col2im
 //
 // Both work through a zero-padded copy of one input plane, (H+2p) x (W+2p),
-// and a table that says, for kernel offset (kh, kw) and output pixel
-// (oh, ow), where in that padded plane the pixel sits:
-//   source[(kh*K + kw)][oh*OW + ow] = (oh*stride + kh) * (W+2p) + ow*stride + kw
-// The table depends on the geometry only, not on the channel or the image,
-// so with it each row of col is a plain gather, without bounds checks.
+// and a table that says where in that padded plane the window of output
+// pixel (oh, ow) starts:
+//   window_start[oh*OW + ow] = (oh*stride) * (W+2p) + ow*stride
+// Kernel offset (kh, kw) is then a constant step from there, kh*(W+2p) + kw,
+// so each row of col is a plain gather, without bounds checks:
+//   col[(c, kh, kw)][n, oh, ow] = padded[window_start[oh*OW + ow] + kh*(W+2p) + kw]
+// The table depends on the geometry only (not on the channel, the image or
+// the kernel offset), and at OH*OW entries it stays in L1 cache.
 // im2col_naive (below) computes the same matrix straight from its
 // definition; read it first.
 
 namespace {
 
 struct PatchTable {
-    std::vector<int32_t> source;  // (K*K, OH*OW) offsets into the padded plane
-    std::vector<float> padded;    // (H+2p, W+2p) one zero-padded input plane
+    std::vector<int32_t> window_start;  // (OH*OW) offsets into the padded plane
+    std::vector<float> padded;          // (H+2p, W+2p) one zero-padded input plane
 };
 
 // The calling thread's table for g, rebuilt per call but never reallocated
 // once large enough (no allocation in steady state).
 PatchTable& patch_table(const ConvGeometry& g) {
     thread_local PatchTable t;
-    const int OH = g.out_h(), OW = g.out_w(), K = g.kernel;
+    const int OH = g.out_h(), OW = g.out_w();
     const int padded_w = g.in_w + 2 * g.pad;
-    t.source.resize(static_cast<size_t>(K) * K * OH * OW);
+    t.window_start.resize(static_cast<size_t>(OH) * OW);
     t.padded.resize(static_cast<size_t>(g.in_h + 2 * g.pad) * padded_w);
-    int32_t* s = t.source.data();
-    for (int kh = 0; kh < K; ++kh)
-        for (int kw = 0; kw < K; ++kw)
-            for (int oh = 0; oh < OH; ++oh)
-                for (int ow = 0; ow < OW; ++ow)
-                    *s++ = (oh * g.stride + kh) * padded_w + ow * g.stride + kw;
+    int32_t* s = t.window_start.data();
+    for (int oh = 0; oh < OH; ++oh)
+        for (int ow = 0; ow < OW; ++ow) *s++ = oh * g.stride * padded_w + ow * g.stride;
     return t;
 }
 
 }  // namespace
 
 void im2col(float* col, const float* in, const ConvGeometry& g, int first, int count) {
-    const int P = g.out_h() * g.out_w(), KK = g.kernel * g.kernel;
+    const int P = g.out_h() * g.out_w(), K = g.kernel;
     const int64_t cols = g.col_cols();
     const int64_t plane = static_cast<int64_t>(g.in_h) * g.in_w;
     const int padded_w = g.in_w + 2 * g.pad;
     PatchTable& t = patch_table(g);
     std::fill(t.padded.begin(), t.padded.end(), 0.0f);  // the border stays zero
+    const int32_t* __restrict window_start = t.window_start.data();
     for (int n = first; n < first + count; ++n) {
         for (int c = 0; c < g.in_channels; ++c) {
             const float* src = in + (static_cast<int64_t>(n) * g.in_channels + c) * plane;
             for (int y = 0; y < g.in_h; ++y)
                 std::memcpy(&t.padded[(y + g.pad) * padded_w + g.pad], src + y * g.in_w,
                             sizeof(float) * g.in_w);
-            for (int kk = 0; kk < KK; ++kk) {
-                // col[(c, kh, kw)][n, oh, ow] = padded[oh*stride + kh][ow*stride + kw]
-                float* __restrict d = col + (c * KK + kk) * cols + static_cast<int64_t>(n) * P;
-                const int32_t* __restrict source = t.source.data() + kk * P;
-                const float* __restrict padded = t.padded.data();
-                for (int p = 0; p < P; ++p) d[p] = padded[source[p]];
-            }
+            for (int kh = 0; kh < K; ++kh)
+                for (int kw = 0; kw < K; ++kw) {
+                    // col[(c, kh, kw)][n, oh, ow] = padded[oh*stride + kh][ow*stride + kw]
+                    float* __restrict d = col + ((c * K + kh) * K + kw) * cols + static_cast<int64_t>(n) * P;
+                    const float* __restrict shifted = t.padded.data() + kh * padded_w + kw;
+                    for (int p = 0; p < P; ++p) d[p] = shifted[window_start[p]];
+                }
         }
     }
 }
 
 void col2im(float* in, const float* col, const ConvGeometry& g, int first, int count) {
-    const int P = g.out_h() * g.out_w(), KK = g.kernel * g.kernel;
+    const int P = g.out_h() * g.out_w(), K = g.kernel;
     const int64_t cols = g.col_cols();
     const int64_t plane = static_cast<int64_t>(g.in_h) * g.in_w;
     const int padded_w = g.in_w + 2 * g.pad;
     PatchTable& t = patch_table(g);
+    const int32_t* __restrict window_start = t.window_start.data();
     for (int n = first; n < first + count; ++n) {
         for (int c = 0; c < g.in_channels; ++c) {
             std::fill(t.padded.begin(), t.padded.end(), 0.0f);
-            float* __restrict padded = t.padded.data();
-            for (int kk = 0; kk < KK; ++kk) {
-                // padded[oh*stride + kh][ow*stride + kw] += col[(c, kh, kw)][n, oh, ow]
-                const float* __restrict s = col + (c * KK + kk) * cols + static_cast<int64_t>(n) * P;
-                const int32_t* __restrict source = t.source.data() + kk * P;
-                for (int p = 0; p < P; ++p) padded[source[p]] += s[p];
-            }
+            for (int kh = 0; kh < K; ++kh)
+                for (int kw = 0; kw < K; ++kw) {
+                    // padded[oh*stride + kh][ow*stride + kw] += col[(c, kh, kw)][n, oh, ow]
+                    const float* __restrict s = col + ((c * K + kh) * K + kw) * cols + static_cast<int64_t>(n) * P;
+                    float* __restrict shifted = t.padded.data() + kh * padded_w + kw;
+                    for (int p = 0; p < P; ++p) shifted[window_start[p]] += s[p];
+                }
             // The interior is the gradient of the input; the border (padding) is dropped.
             float* dst = in + (static_cast<int64_t>(n) * g.in_channels + c) * plane;
             for (int y = 0; y < g.in_h; ++y)
@@ -361,32 +363,40 @@ void maxpool_forward(float* out, int32_t* argmax, const float* in, int planes, i
     const int oh = h / 2, ow = w / 2;
     pool.parallel_for(planes, 8, [&](int64_t begin, int64_t end) {
         for (int64_t p = begin; p < end; ++p) {
-            const float* src = in + p * h * w;
-            float* dst = out + p * oh * ow;
-            int32_t* arg = argmax + p * oh * ow;
+            const float* __restrict src = in + p * h * w;
+            float* __restrict dst = out + p * oh * ow;
+            int32_t* __restrict arg = argmax + p * oh * ow;
             for (int y = 0; y < oh; ++y) {
-                // The window's rows and columns, clipped at the plane's edge.
-                const int row_end = std::min(2 * y + window, h);
+                // One output row at a time, candidate by candidate: every
+                // window of the row first takes its top-left input, then
+                // meets the rest of its inputs in the same order (row by
+                // row, left to right), each in one pass over the row. The
+                // first maximum wins ties, and a NaN wins over numbers (as
+                // in PyTorch): "v != v" is true only for NaN. Written as
+                // selects rather than branches, since which input wins is
+                // random data, and as passes over a row so that no window
+                // waits for the previous one.
+                float* __restrict best_value = dst + y * ow;
+                int32_t* __restrict best = arg + y * ow;
                 for (int x = 0; x < ow; ++x) {
-                    const int column_end = std::min(2 * x + window, w);
-                    // The window's inputs, scanned row by row. The first
-                    // maximum wins ties, and a NaN wins over numbers (as in
-                    // PyTorch): "v != v" is true only for NaN.
-                    // Which input wins is random data, so the choice is made
-                    // with a bit mask, not a branch: a mispredicted branch per
-                    // window cost 5x more than the whole scan.
-                    int best = (2 * y) * w + 2 * x;
-                    for (int iy = 2 * y; iy < row_end; ++iy) {
-                        for (int ix = 2 * x; ix < column_end; ++ix) {
-                            const int k = iy * w + ix;
+                    best[x] = (2 * y) * w + 2 * x;
+                    best_value[x] = src[best[x]];
+                }
+                const int row_end = std::min(2 * y + window, h);  // clipped at the plane's edge
+                for (int iy = 2 * y; iy < row_end; ++iy)
+                    for (int dx = 0; dx < window; ++dx) {
+                        if (iy == 2 * y && dx == 0) continue;  // the top-left input, taken above
+                        // Windows whose column 2x + dx is still inside the plane:
+                        // 2x + dx < w, so x < (w - dx) / 2 rounded up.
+                        const int x_end = std::min(ow, (w - dx + 1) / 2);
+                        for (int x = 0; x < x_end; ++x) {
+                            const int k = iy * w + 2 * x + dx;
                             const float v = src[k];
-                            const int wins = -static_cast<int>((v > src[best]) | (v != v));  // all ones or 0
-                            best = (k & wins) | (best & ~wins);
+                            const bool wins = (v > best_value[x]) | (v != v);
+                            best_value[x] = wins ? v : best_value[x];
+                            best[x] = wins ? k : best[x];
                         }
                     }
-                    dst[y * ow + x] = src[best];
-                    arg[y * ow + x] = best;
-                }
             }
         }
     });
