@@ -4,6 +4,8 @@
 // corruption, and a checkpoint written byte by byte from the README's format.
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include <unistd.h>
@@ -500,6 +502,70 @@ TEST_CASE("augmented batches: the same for any thread count, different from plai
     }
     CHECK(std::memcmp(one.data(), three.data(), sizeof(float) * one.size()) == 0);
     CHECK(one != plain);
+}
+
+TEST_CASE("elastic distortion: a constant field shifts, a seeded field is smooth, bounded by alpha, repeatable",
+          "[augment]") {
+    std::vector<float> in(kMnistPixels), out(kMnistPixels);
+    for (int p = 0; p < kMnistPixels; ++p) in[p] = static_cast<float>(p % 89) / 89.0f;
+    // A displacement of +1 in x everywhere: output pixel x samples input x + 1.
+    Displacement constant;
+    std::fill(std::begin(constant.dx), std::end(constant.dx), 1.0f);
+    std::fill(std::begin(constant.dy), std::end(constant.dy), 0.0f);
+    augment_image(out.data(), in.data(), Augmentation{}, &constant);
+    for (int y = 0; y < kMnistSide; ++y) {
+        CHECK(out[y * kMnistSide + kMnistSide - 1] == 0.0f);  // sampled from outside: background
+        for (int x = 0; x + 1 < kMnistSide; ++x)
+            if (out[y * kMnistSide + x] != in[y * kMnistSide + x + 1]) FAIL("pixel " << x << "," << y);
+    }
+    // Alpha 0: no displacement at all, so the image comes back unchanged.
+    Displacement none;
+    random_displacement(&none, 3, 0.0f);
+    augment_image(out.data(), in.data(), Augmentation{}, &none);
+    CHECK(out == in);
+    // A seeded field: |d| <= alpha (the smoothing kernel sums to 1 and every
+    // raw value is in [-1, 1]), not all zero, and smooth: neighbours differ by
+    // far less than the field's spread.
+    const float alpha = 34.0f;
+    Displacement d, again, other;
+    random_displacement(&d, 11, alpha);
+    random_displacement(&again, 11, alpha);
+    random_displacement(&other, 12, alpha);
+    double sum_sq = 0.0, neighbour_sq = 0.0;
+    for (int y = 0; y < kMnistSide; ++y)
+        for (int x = 0; x < kMnistSide; ++x) {
+            const int p = y * kMnistSide + x;
+            CHECK(std::fabs(d.dx[p]) <= alpha);
+            CHECK(std::fabs(d.dy[p]) <= alpha);
+            sum_sq += d.dx[p] * d.dx[p];
+            if (x + 1 < kMnistSide) neighbour_sq += std::pow(d.dx[p + 1] - d.dx[p], 2);
+        }
+    const double spread = std::sqrt(sum_sq / kMnistPixels);
+    const double step = std::sqrt(neighbour_sq / (kMnistSide * (kMnistSide - 1)));
+    INFO("rms displacement " << spread << " px, rms neighbour difference " << step << " px");
+    CHECK(spread > 0.3);        // a real wobble: about 1.4 px at alpha 34, sigma 4
+    CHECK(spread < 5.0);
+    CHECK(step < 0.25 * spread);  // uniform noise, unsmoothed, would give about 1.4 times the spread
+    CHECK(std::memcmp(&d, &again, sizeof d) == 0);
+    CHECK(std::memcmp(&d, &other, sizeof d) != 0);
+    // In batches: the same for any thread count; the shifts, scales and
+    // rotations stay those of --augment alone (the field has its own stream),
+    // so the elastic images differ from the plain augmented ones only by the wobble.
+    const int n = 4, size = 39;
+    std::vector<uint8_t> pixels(n * kMnistPixels);
+    for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<uint8_t>((i * 13) % 256);
+    std::vector<float> one(n * size * size), three(one.size()), affine_only(one.size());
+    ThreadPool pool1(1), pool3(3);
+    preprocess_mnist_batch(one.data(), pixels.data(), n, size, 1, pool1, true, 42, alpha);
+    preprocess_mnist_batch(three.data(), pixels.data(), n, size, 1, pool3, true, 42, alpha);
+    preprocess_mnist_batch(affine_only.data(), pixels.data(), n, size, 1, pool1, true, 42);
+    CHECK(std::memcmp(one.data(), three.data(), sizeof(float) * one.size()) == 0);
+    CHECK(one != affine_only);
+    std::vector<float> tiny(one.size());  // alpha near 0: nearly the affine-only images
+    preprocess_mnist_batch(tiny.data(), pixels.data(), n, size, 1, pool1, true, 42, 1e-4f);
+    const MaxDiff near = max_abs_diff(tiny.data(), affine_only.data(), tiny.size());
+    INFO("alpha 1e-4 against no field: max diff " << near.diff);
+    CHECK(near.diff < 1e-3);
 }
 
 TEST_CASE("resize_area averages the input area under each output pixel", "[preprocess]") {

@@ -135,6 +135,7 @@ int command_train(Args& args) {
             if (o.dropout >= 1.0) throw UsageError("--dropout must be below 1 (the probability of dropping a value), not 1");
         }
         else if (f == "--augment") { args.no_value(f); o.augment = true; }
+        else if (f == "--elastic") o.elastic = args.real(f, 0.0, 100.0, true);
         else if (f == "--schedule") {
             const std::string name = args.value(f);
             if (!schedule_from_name(name, &o.schedule))

@@ -360,6 +360,7 @@ int train(const TrainOptions& opt, ThreadPool& pool) {
     if (o.weight_decay > 0) add_option(", weight decay %g", o.weight_decay);
     if (o.dropout > 0) add_option(", dropout %g", o.dropout);
     if (o.augment) options += ", augmented";
+    if (o.elastic > 0) add_option(", elastic distortion %g", o.elastic);
     if (c.lrn) options += ", LRN";
     if (c.pool_window == 3) options += ", 3x3/2 overlapping pooling";
     std::printf("training AlexNet (filters %d, input %dx%dx%d, %lld parameters) on %zu images, "
@@ -391,7 +392,8 @@ int train(const TrainOptions& opt, ThreadPool& pool) {
             train_set.read_batch(pixels.data(), labels.data(), order + first, n);
             // Augmentation draws from (seed, step): a resumed run sees the same images.
             preprocess_mnist_batch(input.ptr(), pixels.data(), n, c.image_size, c.channels, pool, o.augment,
-                                   Rng(o.seed ^ (static_cast<uint64_t>(state.optimizer.step + 1) << 20)).next_u64());
+                                   Rng(o.seed ^ (static_cast<uint64_t>(state.optimizer.step + 1) << 20)).next_u64(),
+                                   static_cast<float>(o.elastic));
 
             optimizer.set_lr(learning_rate(schedule, state.optimizer.step + 1));
             const StepResult r = train_step(model, input.ptr(), labels.data(), n, state.optimizer, optimizer, pool);

@@ -23,6 +23,7 @@ struct TrainOptions {
     double lr = 1e-4;
     double dropout = 0.0;     // dropout after dense1 and dense2 in training (0: off)
     bool augment = false;     // random shift, scale and rotation of every training image
+    double elastic = 0.0;     // strength (alpha) of an elastic distortion of every training image (0: off)
     ScheduleKind schedule = ScheduleKind::Constant;  // the learning rate's shape over the run
     int64_t warmup = 0;       // steps of linear learning-rate warm-up
     double weight_decay = 0;  // decoupled weight decay (AdamW, or SGD's shrink)

@@ -163,15 +163,22 @@ void preprocess_image(float* out, const float* gray, int h, int w, int size, int
 }
 
 void preprocess_mnist_batch(float* out, const uint8_t* pixels, int n, int size, int channels,
-                            ThreadPool& pool, bool augment, uint64_t augment_seed) {
+                            ThreadPool& pool, bool augment, uint64_t augment_seed, float elastic_alpha) {
     const int64_t image_floats = static_cast<int64_t>(channels) * size * size;
     pool.run(n, [&](int i) {
         float gray[kMnistPixels];
         for (int p = 0; p < kMnistPixels; ++p)
             gray[p] = static_cast<float>(pixels[static_cast<int64_t>(i) * kMnistPixels + p]) / 255.0f;
-        if (augment) {  // a seed per image, so the thread that takes it does not matter
+        if (augment || elastic_alpha > 0.0f) {
+            // A seed per image, so the thread that takes it does not matter;
+            // the elastic field has a stream of its own, so turning it on
+            // leaves every image's shift, scale and rotation as they were.
+            const uint64_t image_seed = augment_seed ^ (0x9E3779B97F4A7C15ull * (i + 1));
+            const Augmentation affine = augment ? random_augmentation(image_seed) : Augmentation{};
+            Displacement wobble;
+            if (elastic_alpha > 0.0f) random_displacement(&wobble, image_seed ^ 0xE1A5u, elastic_alpha);
             float moved[kMnistPixels];
-            augment_image(moved, gray, random_augmentation(augment_seed ^ (0x9E3779B97F4A7C15ull * (i + 1))));
+            augment_image(moved, gray, affine, elastic_alpha > 0.0f ? &wobble : nullptr);
             std::memcpy(gray, moved, sizeof gray);
         }
         preprocess_image(out + i * image_floats, gray, kMnistSide, kMnistSide, size, channels);

@@ -36,7 +36,9 @@ bool to_mnist_form(float* out28, const float* gray, int h, int w);
 void resize_area(float* out, int out_h, int out_w, const float* in, int in_h, int in_w);
 
 // MNIST bytes (n, 28, 28) -> out (n, channels, size, size): bytes / 255, then
-// (training only, if augment) a random shift, scale and rotation drawn from
+// (training only) a random shift, scale and rotation if augment, and an
+// elastic distortion of strength elastic_alpha if it is above 0, drawn from
 // (augment_seed, i) for image i, then preprocess_image. One task per image.
 void preprocess_mnist_batch(float* out, const uint8_t* pixels, int n, int size, int channels,
-                            ThreadPool& pool, bool augment = false, uint64_t augment_seed = 0);
+                            ThreadPool& pool, bool augment = false, uint64_t augment_seed = 0,
+                            float elastic_alpha = 0.0f);
