@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
@@ -56,6 +57,13 @@ public:
                              std::to_string(hi) + ", not " + v);
         return x;
     }
+    // x as printf's %g writes it: 0.9, 1e-05, 100 (std::to_string would say 0.900000).
+    static std::string shortest(double x) {
+        char text[32];
+        std::snprintf(text, sizeof text, "%g", x);
+        return text;
+    }
+
     double real(const std::string& flag, double lo, double hi, bool lo_inclusive) {
         const std::string v = value(flag);
         char* end = nullptr;
@@ -63,8 +71,8 @@ public:
         if (v.empty() || *end != '\0' || !std::isfinite(x))
             throw UsageError(flag + " needs a number, not '" + v + "'");
         if (x > hi || x < lo || (!lo_inclusive && x == lo))
-            throw UsageError(flag + " must be " + (lo_inclusive ? "at least " : "above ") +
-                             std::to_string(lo) + " and at most " + std::to_string(hi) + ", not " + v);
+            throw UsageError(flag + " must be " + (lo_inclusive ? "at least " : "above ") + shortest(lo) +
+                             " and at most " + shortest(hi) + ", not " + v);
         return x;
     }
 
