@@ -222,14 +222,24 @@ void profiled_step(Model& model, const SyntheticBatch& batch, int B, OptimizerSt
         model.loss(batch.labels.data(), B, nullptr);
         model.loss_backward(batch.labels.data(), B);
     });
-    for (int i = kDenseLayers - 1; i >= 0; --i)
-        timed(t.layers.backward_seconds[kConvLayers + i], [&] { model.dense_layer_backward(i, B, pool); });
-    for (int i = kConvLayers - 1; i >= 0; --i)
-        timed(t.layers.backward_seconds[i], [&] { model.conv_layer_backward(i, B, pool); });
+    // As train_step: each layer updated right after its backward.
+    ++adam_state.step;
     double adam_seconds = 0;
-    timed(adam_seconds, [&] {
-        optimizer_update(model.params.data(), model.grads.data(), model.parameter_count(), adam_state, adam, pool);
-    });
+    auto update = [&](const LayerParameters& layer) {
+        timed(adam_seconds, [&] {
+            for (const ParamInfo& p : {layer.weight, layer.bias})
+                optimizer_update_range(model.params.data(), model.grads.data(), p.offset, p.size, adam_state, adam,
+                                       pool);
+        });
+    };
+    for (int i = kDenseLayers - 1; i >= 0; --i) {
+        timed(t.layers.backward_seconds[kConvLayers + i], [&] { model.dense_layer_backward(i, B, pool); });
+        update(model.layout.dense[i]);
+    }
+    for (int i = kConvLayers - 1; i >= 0; --i) {
+        timed(t.layers.backward_seconds[i], [&] { model.conv_layer_backward(i, B, pool); });
+        update(model.layout.conv[i]);
+    }
     t.adam_seconds += adam_seconds;
 }
 

@@ -293,10 +293,17 @@ const float* Model::probabilities(int n) {
 // ---------------------------------------------------------------------------
 // Backward: the forward list in reverse
 
-void Model::backward(const uint8_t* labels, int n, ThreadPool& pool) {
+void Model::backward(const uint8_t* labels, int n, ThreadPool& pool,
+                     const std::function<void(const LayerParameters&)>& layer_done) {
     loss_backward(labels, n);
-    for (int i = kDenseLayers - 1; i >= 0; --i) dense_layer_backward(i, n, pool);
-    for (int i = kConvLayers - 1; i >= 0; --i) conv_layer_backward(i, n, pool);
+    for (int i = kDenseLayers - 1; i >= 0; --i) {
+        dense_layer_backward(i, n, pool);
+        if (layer_done) layer_done(layout.dense[i]);
+    }
+    for (int i = kConvLayers - 1; i >= 0; --i) {
+        conv_layer_backward(i, n, pool);
+        if (layer_done) layer_done(layout.conv[i]);
+    }
 }
 
 void Model::loss_backward(const uint8_t* labels, int n) {

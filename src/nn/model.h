@@ -13,6 +13,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -180,8 +181,12 @@ struct Model {
     const float* probabilities(int batch);
     // After loss: every parameter gradient into grads (assigned, not added).
     // The forward list reversed: loss_backward, dense_layer_backward for
-    // dense4..dense1, conv_layer_backward for conv5..conv1.
-    void backward(const uint8_t* labels, int batch, ThreadPool& pool);
+    // dense4..dense1, conv_layer_backward for conv5..conv1. If given,
+    // layer_done(layer) is called after each layer's backward: that layer's
+    // gradients are then complete, and backward will not read its weights
+    // again (train_step updates them there).
+    void backward(const uint8_t* labels, int batch, ThreadPool& pool,
+                  const std::function<void(const LayerParameters&)>& layer_done = nullptr);
     void loss_backward(const uint8_t* labels, int batch);
     void dense_layer_backward(int i, int batch, ThreadPool& pool);
     void conv_layer_backward(int i, int batch, ThreadPool& pool);

@@ -4,8 +4,15 @@
 void optimizer_update(float* params, const float* grads, int64_t n, OptimizerState& state,
                       const OptimizerConfig& config, ThreadPool& pool) {
     ++state.step;
+    optimizer_update_range(params, grads, 0, n, state, config, pool);
+}
+
+void optimizer_update_range(float* params, const float* grads, int64_t first, int64_t count,
+                            OptimizerState& state, const OptimizerConfig& config, ThreadPool& pool) {
+    float* p = params + first;
+    const float* g = grads + first;
     if (config.kind == OptimizerKind::Sgd)
-        sgd_update(params, state.m.data(), grads, n, config.sgd, pool);
+        sgd_update(p, state.m.data() + first, g, count, config.sgd, pool);
     else
-        adam_update(params, state.m.data(), state.v.data(), grads, n, state.step, config.adam, pool);
+        adam_update(p, state.m.data() + first, state.v.data() + first, g, count, state.step, config.adam, pool);
 }

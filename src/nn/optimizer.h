@@ -32,3 +32,10 @@ struct OptimizerState {
 // One update of the n parameters from their gradients; advances state.step.
 void optimizer_update(float* params, const float* grads, int64_t n, OptimizerState& state,
                       const OptimizerConfig& config, ThreadPool& pool);
+
+// Part of an update: parameters [first, first + count) only, as update number
+// state.step, which the caller has already advanced. train_step updates each
+// layer this way as soon as its gradients are complete; every parameter
+// still gets exactly the arithmetic of optimizer_update.
+void optimizer_update_range(float* params, const float* grads, int64_t first, int64_t count,
+                            OptimizerState& state, const OptimizerConfig& config, ThreadPool& pool);

@@ -10,9 +10,15 @@ StepResult train_step(Model& model, const float* input, const uint8_t* labels, i
     model.dropout_step = state.step + 1;
     model.forward(input, n, pool);
     result.loss = model.loss(labels, n, &result.correct);
-    if (std::isfinite(result.loss)) model.backward(labels, n, pool);
+    if (!std::isfinite(result.loss)) {
+        model.training = false;
+        return result;
+    }
+    ++state.step;  // the update this step makes, layer by layer:
+    model.backward(labels, n, pool, [&](const LayerParameters& layer) {
+        for (const ParamInfo& p : {layer.weight, layer.bias})
+            optimizer_update_range(model.params.data(), model.grads.data(), p.offset, p.size, state, optimizer, pool);
+    });
     model.training = false;
-    if (!std::isfinite(result.loss)) return result;
-    optimizer_update(model.params.data(), model.grads.data(), model.parameter_count(), state, optimizer, pool);
     return result;
 }

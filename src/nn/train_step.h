@@ -3,7 +3,15 @@
 //   logits = forward(input)            Model::forward
 //   loss   = cross_entropy(logits)     Model::loss
 //   grads  = d loss / d params         Model::backward
-//   params = adam(params, grads)       optimizer_update (Adam, or SGD)
+//   params = adam(params, grads)       optimizer_update_range (Adam, or SGD)
+//
+// The last two run interleaved: backward goes layer by layer from the loss
+// down, and each layer is updated as soon as its gradients are complete,
+// while they (and its weights, just read for its input's gradient) are still
+// in cache. Every parameter gets the same arithmetic as one update of all of
+// them after backward, so the bits are the same; it only saves the trip
+// through memory (on dense2's 9.4 MB of weights and gradients, about 5% of a
+// step on one thread).
 //
 // It is written here once, and used by ./alexnet train, by bench and by the
 // tests. Leaves out: reading the batch, progress, checkpoints (train.cpp).
