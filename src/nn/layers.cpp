@@ -37,17 +37,18 @@ namespace {
 
 struct PatchTable {
     std::vector<int32_t> window_start;  // (OH*OW) offsets into a padded plane
-    std::vector<float> padded;          // (count, H+2p, W+2p) one channel's zero-padded planes
+    std::vector<float> padded;          // (planes, H+2p, W+2p) zero-padded input planes
 };
 
-// The calling thread's table for g and `count` images, rebuilt per call but
-// never reallocated once large enough (no allocation in steady state).
-PatchTable& patch_table(const ConvGeometry& g, int count) {
+// The calling thread's table for g, with room for `planes` padded planes,
+// rebuilt per call but never reallocated once large enough (no allocation
+// in steady state).
+PatchTable& patch_table(const ConvGeometry& g, int planes) {
     thread_local PatchTable t;
     const int OH = g.out_h(), OW = g.out_w();
     const int padded_w = g.in_w + 2 * g.pad;
     t.window_start.resize(static_cast<size_t>(OH) * OW);
-    if (g.pad > 0) t.padded.resize(static_cast<size_t>(count) * (g.in_h + 2 * g.pad) * padded_w);
+    t.padded.resize(static_cast<size_t>(planes) * (g.in_h + 2 * g.pad) * padded_w);
     int32_t* s = t.window_start.data();
     for (int oh = 0; oh < OH; ++oh)
         for (int ow = 0; ow < OW; ++ow) *s++ = oh * g.stride * padded_w + ow * g.stride;
@@ -62,7 +63,7 @@ void im2col(float* col, const float* in, const ConvGeometry& g, int first, int c
     const int64_t plane = static_cast<int64_t>(g.in_h) * g.in_w;
     const int padded_w = g.in_w + 2 * g.pad;
     const int64_t padded_plane = static_cast<int64_t>(g.in_h + 2 * g.pad) * padded_w;
-    PatchTable& t = patch_table(g, count);
+    PatchTable& t = patch_table(g, g.pad > 0 ? count : 0);  // without padding, none
     std::fill(t.padded.begin(), t.padded.end(), 0.0f);  // the borders stay zero
     const int32_t* __restrict window_start = t.window_start.data();
     for (int c = 0; c < g.in_channels; ++c) {
@@ -99,7 +100,6 @@ void col2im(float* in, const float* col, const ConvGeometry& g, int first, int c
     // this loop runs image by image: adding into the planes of every image
     // at once, row of col by row, measured 1.5x slower (Zen 5).
     PatchTable& t = patch_table(g, 1);
-    t.padded.resize(static_cast<size_t>(g.in_h + 2 * g.pad) * padded_w);
     const int32_t* __restrict window_start = t.window_start.data();
     for (int n = first; n < first + count; ++n) {
         for (int c = 0; c < g.in_channels; ++c) {
