@@ -24,6 +24,7 @@ rows=(
   "default|"
   "dropout|--dropout 0.5"
   "augment|--augment"
+  "elastic|--elastic 10"
   "cosine|--schedule cosine"
   "onecycle|--schedule onecycle --lr 1e-3"
   "weight-decay|--weight-decay 0.05"

@@ -325,7 +325,7 @@ TEST_CASE("--recipe best stands for its flags; flags given as well win, before o
         REQUIRE(r.exit_code == 0);
         CHECK(r.out.find("input 1x72x72") != std::string::npos);
         CHECK(r.out.find("validating on 0; batch 32, lr 0.001, onecycle schedule") != std::string::npos);
-        CHECK(r.out.find("dropout 0.5, augmented") != std::string::npos);
+        CHECK(r.out.find("dropout 0.5, augmented, elastic distortion 10") != std::string::npos);
         CHECK(r.out.find(", 1 epochs of") != std::string::npos);
     }
 }
