@@ -10,7 +10,7 @@
 #   ALEXNET=build/g++-x86-64-v3/alexnet scripts/ablation.sh    (another build)
 #
 # Every run uses all hardware threads; on 2 cores the whole table takes about
-# 45 minutes. Models, logs and histories stay in OUT_DIR.
+# 50 minutes. Models, logs and histories stay in OUT_DIR.
 set -euo pipefail
 
 alexnet=${ALEXNET:-./alexnet}
