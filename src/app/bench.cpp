@@ -226,11 +226,7 @@ void profiled_step(Model& model, const SyntheticBatch& batch, int B, OptimizerSt
     ++adam_state.step;
     double adam_seconds = 0;
     auto update = [&](const LayerParameters& layer) {
-        timed(adam_seconds, [&] {
-            for (const ParamInfo& p : {layer.weight, layer.bias})
-                optimizer_update_range(model.params.data(), model.grads.data(), p.offset, p.size, adam_state, adam,
-                                       pool);
-        });
+        timed(adam_seconds, [&] { update_layer(model, layer, adam_state, adam, pool); });
     };
     for (int i = kDenseLayers - 1; i >= 0; --i) {
         timed(t.layers.backward_seconds[kConvLayers + i], [&] { model.dense_layer_backward(i, B, pool); });

@@ -1,12 +1,6 @@
 // optimizer.cpp — dispatch to Adam or SGD: see optimizer.h.
 #include "nn/optimizer.h"
 
-void optimizer_update(float* params, const float* grads, int64_t n, OptimizerState& state,
-                      const OptimizerConfig& config, ThreadPool& pool) {
-    ++state.step;
-    optimizer_update_range(params, grads, 0, n, state, config, pool);
-}
-
 void optimizer_update_range(float* params, const float* grads, int64_t first, int64_t count,
                             OptimizerState& state, const OptimizerConfig& config, ThreadPool& pool) {
     float* p = params + first;

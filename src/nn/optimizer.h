@@ -29,13 +29,9 @@ struct OptimizerState {
     explicit OptimizerState(int64_t parameters = 0) : m(parameters, 0.0f), v(parameters, 0.0f) {}
 };
 
-// One update of the n parameters from their gradients; advances state.step.
-void optimizer_update(float* params, const float* grads, int64_t n, OptimizerState& state,
-                      const OptimizerConfig& config, ThreadPool& pool);
-
-// Part of an update: parameters [first, first + count) only, as update number
-// state.step, which the caller has already advanced. train_step updates each
-// layer this way as soon as its gradients are complete; every parameter
-// still gets exactly the arithmetic of optimizer_update.
+// Update number state.step (the caller advances it once per step) of the
+// parameters [first, first + count) from their gradients. train_step updates
+// each layer this way as soon as its gradients are complete; the arithmetic
+// of each parameter does not depend on the range it is updated in.
 void optimizer_update_range(float* params, const float* grads, int64_t first, int64_t count,
                             OptimizerState& state, const OptimizerConfig& config, ThreadPool& pool);

@@ -15,10 +15,14 @@ StepResult train_step(Model& model, const float* input, const uint8_t* labels, i
         return result;
     }
     ++state.step;  // the update this step makes, layer by layer:
-    model.backward(labels, n, pool, [&](const LayerParameters& layer) {
-        for (const ParamInfo& p : {layer.weight, layer.bias})
-            optimizer_update_range(model.params.data(), model.grads.data(), p.offset, p.size, state, optimizer, pool);
-    });
+    model.backward(labels, n, pool,
+                   [&](const LayerParameters& layer) { update_layer(model, layer, state, optimizer, pool); });
     model.training = false;
     return result;
+}
+
+void update_layer(Model& model, const LayerParameters& layer, OptimizerState& state,
+                  const OptimizerConfig& optimizer, ThreadPool& pool) {
+    for (const ParamInfo& p : {layer.weight, layer.bias})
+        optimizer_update_range(model.params.data(), model.grads.data(), p.offset, p.size, state, optimizer, pool);
 }

@@ -35,3 +35,8 @@ struct StepResult {
 // result says so: the caller decides what to report.
 StepResult train_step(Model& model, const float* input, const uint8_t* labels, int n, OptimizerState& state,
                       const OptimizerConfig& optimizer, ThreadPool& pool);
+
+// What train_step does after each layer's backward: that layer's weight and
+// bias updated (update number state.step) from their gradients. bench times it.
+void update_layer(Model& model, const LayerParameters& layer, OptimizerState& state,
+                  const OptimizerConfig& optimizer, ThreadPool& pool);
