@@ -3,7 +3,7 @@
 //   logits = forward(input)            Model::forward
 //   loss   = cross_entropy(logits)     Model::loss
 //   grads  = d loss / d params         Model::backward
-//   params = adam(params, grads)       optimizer_update_range (Adam, or SGD)
+//   params = adam(params, grads)       update_layer (Adam, or SGD)
 //
 // The last two run interleaved: backward goes layer by layer from the loss
 // down, and each layer is updated as soon as its gradients are complete,
