@@ -38,7 +38,7 @@ TEST_CASE("sgemm matches the naive loop on odd shapes, all transposes, beta 0, 1
     const Shape shapes[] = {{1, 1, 1},   {7, 5, 3},     {13, 17, 300}, {6, 16, 256},
                             {37, 70, 513}, {100, 33, 9}, {5, 130, 1},  {64, 100, 600},
                             {4, 5, 0},  // an empty sum: C = beta * C
-                            {300, 270, 50}, {257, 263, 300}};  // the last two pack everything
+                            {300, 270, 50}, {257, 263, 300}};  // the last two: large products (B packed, A too when by columns)
     for (int threads : {1, 2, 3}) {
         ThreadPool pool(threads);
         for (const Shape& s : shapes)
