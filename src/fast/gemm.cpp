@@ -158,6 +158,12 @@ template <bool A_ROWS>
 void micro_kernel(int kc, const float* __restrict a, int64_t lda, const float* __restrict b,
                   int64_t ldb, float* __restrict c, int64_t ldc, int rows, int cols, bool overwrite) {
     simd::Vec acc[MR][NV] = {};
+    // kc >= 1 always (sgemm returns before this for K <= 0). Said to the
+    // compiler, it lets g++ keep acc in registers from the start: otherwise
+    // g++ 12 kept acc as an array on the stack, zeroed by memset and copied
+    // back after the loop, on every call (that matters where K is short:
+    // K = 32 in the dense layers' weight gradients).
+    if (kc <= 0) __builtin_unreachable();
     for (int k = 0; k < kc; ++k) {
         if (A_ROWS && k % 16 == 0)  // one cache line of each row of A
             for (int i = 0; i < MR; ++i) __builtin_prefetch(a + i * lda + k + kPrefetchK);
