@@ -134,13 +134,22 @@ void pack_b_strip(const Problem& p, int col0, float* dst) {
 // micro-kernel never reads past the matrix) and for every strip of large
 // products.
 void pack_a_strip(const Problem& p, int row0, float* dst) {
-    const int rows = p.M - row0;
-    for (int k = 0; k < p.K; ++k)
-        for (int i = 0; i < MR; ++i)
-            dst[static_cast<int64_t>(k) * MR + i] =
-                i >= rows ? 0.0f
-                : p.a_rows ? p.A[(row0 + i) * static_cast<int64_t>(p.lda) + k]
-                           : p.A[k * static_cast<int64_t>(p.lda) + row0 + i];
+    const int rows = std::min(MR, p.M - row0);
+    if (rows < MR) std::fill(dst, dst + static_cast<int64_t>(p.K) * MR, 0.0f);
+    // a(i, k) sits step_i floats from a(i-1, k) and step_k from a(i, k-1).
+    // No test per element (with one, g++ 12 made the copy a chain of
+    // compares and scalar moves); a whole strip stored by columns
+    // (step_i = 1) is one vector-wide copy per k.
+    const int64_t step_i = p.a_rows ? p.lda : 1, step_k = p.a_rows ? 1 : p.lda;
+    const float* src = p.A + row0 * step_i;
+    for (int k = 0; k < p.K; ++k) {
+        const float* s = src + k * step_k;
+        float* d = dst + static_cast<int64_t>(k) * MR;
+        if (rows == MR && !p.a_rows)
+            std::memcpy(d, s, sizeof(float) * MR);
+        else
+            for (int i = 0; i < rows; ++i) d[i] = s[i * step_i];
+    }
 }
 
 // ---------------------------------------------------------------------------
