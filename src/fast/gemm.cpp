@@ -131,8 +131,8 @@ void pack_b_strip(const Problem& p, int col0, float* dst) {
 
 // A strip (K x MR, column-major: a(i,k) at [k*MR + i]) = rows [row0, row0 + MR)
 // of a(i, k), zero past row M. Used for the last, partial strip of A (so the
-// micro-kernel never reads past the matrix) and for every strip of large
-// products.
+// micro-kernel never reads past the matrix) and for every strip of a large
+// product whose A is stored by columns.
 void pack_a_strip(const Problem& p, int row0, float* dst) {
     const int rows = std::min(MR, p.M - row0);
     if (rows < MR) std::fill(dst, dst + static_cast<int64_t>(p.K) * MR, 0.0f);
