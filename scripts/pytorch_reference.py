@@ -5,11 +5,13 @@ Not run by CI. It needs PyTorch: Debian's python3-torch, plus libopenblas0-pthre
 (without it Debian's torch falls back to the reference BLAS and is 2-3x slower).
 Two uses:
 
-  python3 scripts/pytorch_reference.py bench [--threads 1 2] [--steps 40] [--alexnet ./alexnet]
+  python3 scripts/pytorch_reference.py bench [--threads 1 2] [--steps 40] [--alexnet ./alexnet] [--rounds 3]
       trains the default model (filters 8, 1x56x56, batch 32, Adam lr 1e-4)
       on synthetic data and prints the median training images/s per thread
       count, as ./alexnet bench does. With --alexnet, also runs that binary's
-      bench in the same invocation and prints both side by side with the ratio.
+      bench in the same invocation and prints both side by side with the ratio:
+      --rounds times, alternating the two programs (on a shared machine
+      either can have a slow minute), then the median of each and their ratio.
 
   python3 scripts/pytorch_reference.py reference [OUT]
       writes the reference tensors that `make test` compares alexnet with
@@ -181,17 +183,32 @@ def bench(threads_list, steps):
     return rates
 
 
-def compare(alexnet, threads_list, steps):
+def compare(alexnet, threads_list, steps, rounds):
+    import statistics
     import subprocess
     top = max(threads_list)
-    report = json.loads(subprocess.run([alexnet, "bench", "--json", "--threads", str(top)],
-                                       check=True, capture_output=True, text=True).stdout)
-    ours = {1: report["train_images_per_s_1_thread"], top: report["train_images_per_s_all_threads"]}
-    theirs = bench(sorted(set([1, top])), steps)
-    print("\ntraining images/s, default model, batch 32 (same run)")
-    print(f"{'threads':>8} {'alexnet':>10} {'pytorch':>10} {'ratio':>7}")
-    for t in sorted(theirs):
-        print(f"{t:>8} {ours[t]:>10.0f} {theirs[t]:>10.0f} {ours[t] / theirs[t]:>6.1f}x")
+    counts = sorted(set([1, top]))
+    ours = {t: [] for t in counts}
+    theirs = {t: [] for t in counts}
+    for r in range(rounds):
+        report = json.loads(subprocess.run([alexnet, "bench", "--json", "--threads", str(top)],
+                                           check=True, capture_output=True, text=True).stdout)
+        ours[1].append(report["train_images_per_s_1_thread"])
+        ours[top].append(report["train_images_per_s_all_threads"])
+        print(f"round {r + 1}: alexnet {report['train_images_per_s_1_thread']:.0f} images/s on 1 thread, "
+              f"{report['train_images_per_s_all_threads']:.0f} on {top}")
+        for t, rate in bench(counts, steps).items():
+            theirs[t].append(rate)
+    print(f"\ntraining images/s, default model, batch 32 (same run; median of {rounds} "
+          f"alternating round{'s' if rounds > 1 else ''}, min-max in brackets)")
+    print(f"{'threads':>8} {'alexnet':>22} {'pytorch':>22} {'ratio':>7}")
+
+    def median_and_range(values):
+        return f"{statistics.median(values):.0f} ({min(values):.0f}-{max(values):.0f})"
+
+    for t in counts:
+        ratio = statistics.median(ours[t]) / statistics.median(theirs[t])
+        print(f"{t:>8} {median_and_range(ours[t]):>22} {median_and_range(theirs[t]):>22} {ratio:>6.1f}x")
 
 
 def predict(model_path, images):
@@ -243,6 +260,7 @@ def main():
     b.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     b.add_argument("--steps", type=int, default=40)
     b.add_argument("--alexnet", help="path of the alexnet binary to compare with")
+    b.add_argument("--rounds", type=int, default=3, help="alternating rounds of both programs (with --alexnet)")
     r = sub.add_parser("reference")
     r.add_argument("out", nargs="?", default="tests/data/pytorch_reference.bin")
     r.add_argument("--paper", action="store_true", help="with --lrn and --pool 3x3s2")
@@ -251,7 +269,7 @@ def main():
     p.add_argument("images", nargs="+")
     args = parser.parse_args()
     if args.command == "bench" and args.alexnet:
-        compare(args.alexnet, args.threads, args.steps)
+        compare(args.alexnet, args.threads, args.steps, max(1, args.rounds))
     elif args.command == "bench":
         bench(args.threads, args.steps)
     elif args.command == "reference":
