@@ -13,11 +13,12 @@ namespace {
 void adam_chunk(float* __restrict w, float* __restrict m, float* __restrict v,
                 const float* __restrict g, int64_t n, float b1, float one_minus_b1, float b2,
                 float one_minus_b2, float step_size, float inv_sqrt_bc2, float eps, float decay) {
-    // g++ 12 alone: two vectors per iteration. Left to itself g++ re-read g[i]
-    // from memory for each of its three uses and this pass, bound by memory,
-    // ran 16% slower with AVX-512 (1.85 against 1.55 ms for 3.8M parameters
-    // on one thread; no change with AVX2). clang++ interleaves the loop on
-    // its own, and the same pragma made its AVX2 build 17% slower.
+    // Under g++ only, two vectors per iteration. Left to itself, g++ 12
+    // re-read g[i] from memory for each of its three uses, and this pass,
+    // bound by memory, ran 16% slower with AVX-512 (1.85 against 1.55 ms for
+    // 3.8M parameters on one thread; no change with AVX2). clang++
+    // interleaves the loop on its own, and the same pragma made its AVX2
+    // build 17% slower.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC unroll 2
 #endif
