@@ -10,13 +10,11 @@ StepResult train_step(Model& model, const float* input, const uint8_t* labels, i
     model.dropout_step = state.step + 1;
     model.forward(input, n, pool);
     result.loss = model.loss(labels, n, &result.correct);
-    if (!std::isfinite(result.loss)) {
-        model.training = false;
-        return result;
+    if (std::isfinite(result.loss)) {
+        ++state.step;  // the update this step makes, layer by layer:
+        model.backward(labels, n, pool,
+                       [&](const LayerParameters& layer) { update_layer(model, layer, state, optimizer, pool); });
     }
-    ++state.step;  // the update this step makes, layer by layer:
-    model.backward(labels, n, pool,
-                   [&](const LayerParameters& layer) { update_layer(model, layer, state, optimizer, pool); });
     model.training = false;
     return result;
 }
