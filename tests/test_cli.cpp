@@ -229,6 +229,7 @@ TEST_CASE("SIGINT saves a checkpoint, exits 130, and --resume continues exactly"
     ::waitpid(pid, &status, 0);
     const std::string output = read_file(log);
     INFO(output);
+    INFO("wait status " << status << (WIFSIGNALED(status) ? ": ended by signal " + std::to_string(WTERMSIG(status)) : ""));
     REQUIRE(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 130);
     CHECK(output.find("interrupted by signal 2 after step ") != std::string::npos);
