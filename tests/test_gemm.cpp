@@ -36,7 +36,7 @@ void check_against_naive(const Shape& s, bool ta, bool tb, float beta, ThreadPoo
 
 TEST_CASE("sgemm matches the naive loop on odd shapes, all transposes, beta 0, 1, 0.5 and -2", "[gemm]") {
     const Shape shapes[] = {{1, 1, 1},   {7, 5, 3},     {13, 17, 300}, {6, 16, 256},
-                            {37, 70, 513}, {100, 33, 9}, {5, 130, 1},  {64, 100, 600},
+                            {37, 70, 513}, {100, 33, 9}, {5, 130, 1},  {64, 100, 600},  // 64 x 100 x 600: computed transposed (few rows, long B by rows)
                             {4, 5, 0},  // an empty sum: C = beta * C
                             {300, 270, 50}, {257, 263, 300}};  // the last two: large products (B packed, A too when by columns)
     for (int threads : {1, 2, 3}) {
@@ -72,6 +72,20 @@ TEST_CASE("sgemm gives the same bits for 1, 2, 3 and 5 threads", "[gemm][determi
         INFO("threads " << threads);
         CHECK(std::memcmp(C.data(), reference.data(), sizeof(float) * C.size()) == 0);
     }
+}
+
+TEST_CASE("sgemm gives the same bits computed as Cᵀ = Bᵀ·Aᵀ as computed directly", "[gemm][determinism]") {
+    // 32 rows (a whole number of strips on every target) against a long B by
+    // rows are computed transposed; 33 rows are not. Row by row the sums are
+    // the same chain of FMAs, so the first 32 rows must agree to the bit: the
+    // batch size must not change a training run's numbers.
+    const int N = 70, K = 300, ld = N;
+    const auto A = random_vector(static_cast<size_t>(33) * K, 6), B = random_vector(static_cast<size_t>(K) * N, 7);
+    ThreadPool pool(2);
+    std::vector<float> C32(static_cast<size_t>(32) * ld), C33(static_cast<size_t>(33) * ld);
+    sgemm(false, false, 32, N, K, A.data(), K, B.data(), ld, 0.0f, C32.data(), ld, pool);
+    sgemm(false, false, 33, N, K, A.data(), K, B.data(), ld, 0.0f, C33.data(), ld, pool);
+    CHECK(std::memcmp(C32.data(), C33.data(), sizeof(float) * C32.size()) == 0);
 }
 
 TEST_CASE("thread pool runs every task exactly once", "[threads]") {
