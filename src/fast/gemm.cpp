@@ -104,7 +104,7 @@ Problem normal_form(bool trans_a, bool trans_b, int M, int N, int K, const float
     // before any FMA; swapped, W is read in place as a column-stored A and
     // its loads overlap the kernel's FMAs, while the batch fills the NR-wide
     // vectors exactly. dense2's dX, 1 thread, weights cold, Zen 5: 1.81 ->
-    // 1.43 ms with AVX2, 1.11 -> 1.02 ms with AVX-512; the training step
+    // 1.43 ms with AVX2, 1.07-1.17 -> 0.94-1.09 ms with AVX-512; the step
     // 2.5-3.5% faster. It lost where rows leave lanes empty (a batch of 16 in
     // AVX-512's 32-wide strips: 0.82 -> 1.07 ms) and where K is too short to
     // repay the transposed copy of C (32 x 1024 x 10: 73 -> 44 GFLOPS, AVX2;
