@@ -64,11 +64,12 @@ constexpr int kPackAllFrom = 256;
 constexpr int kShortM = 64;
 
 // Software prefetch of operands read in place from memory (the dense
-// layers' weights): rows of A, read along k, are fetched kPrefetchK floats
-// (4 cache lines) ahead, one line per row every 16 k; rows of B being copied
-// are fetched kPrefetchRows rows ahead.
+// layers' weights in their forward products): rows of A, read along k, are
+// fetched kPrefetchK floats (4 cache lines) ahead, one line per row every 16 k.
+// (Rows of B being copied to a tile were prefetched too, for the dense
+// layers' dX; since that product is computed transposed, the training step
+// measured the same without it, 1 and 2 threads, AVX2 and AVX-512.)
 constexpr int kPrefetchK = 64;
-constexpr int kPrefetchRows = 8;
 
 // Largest tile of C handed to one task, in strips.
 constexpr int kMaxTileStripsM = 16;  // 96 rows (128 with AVX-512)
@@ -361,11 +362,9 @@ void sgemm(bool trans_a, bool trans_b, int M, int N, int K, const float* A, int 
                 for (int k = 0; k < kc; ++k) {
                     const float* row = p.B + static_cast<int64_t>(k0 + k) * p.ldb + sb_begin * NR;
                     for (int s = 0; s < full_strips; ++s)  // NV whole vectors (g++ would use 16-byte moves)
-                        for (int v = 0; v < NV; ++v) {
-                            __builtin_prefetch(row + kPrefetchRows * static_cast<int64_t>(p.ldb) + s * NR + v * W);
+                        for (int v = 0; v < NV; ++v)
                             simd::store(b_block + (static_cast<int64_t>(s) * kc + k) * NR + v * W,
                                         simd::load(row + s * NR + v * W));
-                        }
                 }
             for (int sb = sb_begin; sb < sb_end; ++sb) {
                 const int col0 = sb * NR;
