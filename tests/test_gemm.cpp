@@ -75,8 +75,8 @@ TEST_CASE("sgemm gives the same bits for 1, 2, 3 and 5 threads", "[gemm][determi
 }
 
 TEST_CASE("sgemm gives the same bits computed as Cᵀ = Bᵀ·Aᵀ as computed directly", "[gemm][determinism]") {
-    // 32 rows (a whole number of strips on every target) against a long B by
-    // rows are computed transposed; 33 rows are not. Row by row the sums are
+    // 32 rows (a multiple of the strip width NR on every target) against a
+    // long B by rows are computed transposed; 33 rows are not. Row by row the sums are
     // the same chain of FMAs, so the first 32 rows must agree to the bit: the
     // batch size must not change a training run's numbers.
     const int N = 70, K = 300, ld = N;

@@ -6,6 +6,9 @@
 // Read sgemm as sgemm_naive (at the end of this file) with its loops cut into
 // blocks that fit the registers and caches: the classic Goto/BLIS scheme,
 // simplified:
+//   0. pick the form (normal_form): C as asked, or Cᵀ = op(B)ᵀ · op(A)ᵀ into
+//      a scratch matrix copied back transposed, when that packs less or when
+//      a few rows of A meet a long B stored by rows (the dense layers' dX);
 //   1. view op(A) as strips of MR rows and op(B) as strips of NR columns;
 //      read a strip in place when its layout allows, else pack it k-major
 //      (op(B) transposed, partial edge strips, every strip of B in large
