@@ -36,6 +36,14 @@ inline MaxDiff max_abs_diff(const float* a, const float* b, size_t n) {
     return m;
 }
 
+// Σ out[i] · r[i], in double: a scalar loss whose gradient with respect to
+// out is r, for checking a layer's backward by finite differences.
+inline double weighted_sum(const float* out, const std::vector<float>& r) {
+    double s = 0.0;
+    for (size_t i = 0; i < r.size(); ++i) s += static_cast<double>(out[i]) * r[i];
+    return s;
+}
+
 // Central difference of loss() with respect to x: (L(x+eps) - L(x-eps)) / 2eps.
 inline double numeric_derivative(float& x, float eps, const std::function<double()>& loss) {
     const float saved = x;

@@ -18,11 +18,11 @@ namespace {
 // pooling window's winner. Equal signatures mean no kink was crossed.
 std::vector<int32_t> kink_signature(const Model& m, int n) {
     std::vector<int32_t> sig;
-    for (const ConvActivations& a : m.conv) {
+    for (const ConvLayer& a : m.conv) {
         const int64_t per_image = a.out.size() / m.max_batch;
         for (int64_t i = 0; i < per_image * n; ++i) sig.push_back(a.out.data[i] > 0);
-        const int64_t pooled_per_image = a.pools() ? static_cast<int64_t>(a.argmax.size()) / m.max_batch : 0;
-        for (int64_t i = 0; i < pooled_per_image * n; ++i) sig.push_back(a.argmax[i]);
+        const int64_t pooled_per_image = a.argmax.size() / m.max_batch;
+        for (int64_t i = 0; i < pooled_per_image * n; ++i) sig.push_back(a.argmax.data[i]);
     }
     for (int d = 0; d + 1 < kDenseLayers; ++d)
         for (int64_t i = 0; i < static_cast<int64_t>(n) * m.dense[d].out_features; ++i)
@@ -39,8 +39,17 @@ void train_steps(Model& model, int steps, int batch, double lr, ThreadPool& pool
     std::vector<uint8_t> labels;
     OptimizerConfig adam;
     adam.adam.lr = lr;
+    const int S = model.config.image_size, C = model.config.channels;
     for (int step = 1; step <= steps; ++step) {
-        digits.batch(input, labels, batch, model.config.image_size, rng);
+        digits.batch(input, labels, batch, S, rng);
+        if (C > 1) {  // grey replicated to C channels, as preprocessing does
+            std::vector<float> channels(static_cast<size_t>(batch) * C * S * S);
+            for (int i = 0; i < batch; ++i)
+                for (int c = 0; c < C; ++c)
+                    std::copy(input.begin() + static_cast<int64_t>(i) * S * S, input.begin() + static_cast<int64_t>(i + 1) * S * S,
+                              channels.begin() + (static_cast<int64_t>(i) * C + c) * S * S);
+            input = channels;
+        }
         const StepResult r = train_step(model, input.data(), labels.data(), batch, state, adam, pool);
         if (losses) losses->push_back(static_cast<float>(r.loss));
     }
@@ -232,7 +241,7 @@ TEST_CASE("with dropout, each tensor's gradient still matches the loss change al
     model.training = true;
     setup.loss(pool);
     int dropped = 0;
-    for (uint8_t k : model.dense[0].keep) dropped += k == 0;
+    for (uint8_t k : model.dense[0].keep.data) dropped += k == 0;
     CHECK(dropped > 0);
     model.backward(setup.labels.data(), n, pool);
     check_each_tensor_along_its_gradient(setup, pool);
@@ -301,4 +310,102 @@ TEST_CASE("a few training steps give the same weight bits on every compiler and 
     INFO("parameter checksum " << std::hex << hash << " (" << simd::kName << " build, fused multiply-add: "
                                << simd::kFusedMultiplyAdd << ")");
     CHECK(hash == expected);
+}
+
+// ---------------------------------------------------------------------------
+// The reference kernels as a whole: ./alexnet train --reference
+
+namespace {
+
+// Trains a copy of the model for `steps` steps with the given kernels; returns
+// the losses and leaves the weights in *params.
+std::vector<float> losses_with(KernelSet kernels, const ModelConfig& config, float dropout, int steps,
+                               std::vector<float>* params) {
+    ThreadPool pool(2);
+    Model model(config, 8);
+    model.kernels = kernels;
+    model.init_weights(7);
+    model.dropout = dropout;
+    model.dropout_seed = 3;
+    std::vector<float> losses;
+    train_steps(model, steps, 8, 1e-3, pool, 5, &losses);
+    *params = model.params;
+    return losses;
+}
+
+}  // namespace
+
+TEST_CASE("the reference kernels train to the same losses and weights as the fast ones", "[model][reference]") {
+    ModelConfig config{2, 39, 1, 10};
+    float dropout = 0.0f;
+    SECTION("the default layers") {}
+    SECTION("LRN, 3x3 pooling and dropout") {
+        config.lrn = true;
+        config.pool_window = 3;
+        dropout = 0.5f;
+    }
+    SECTION("three channels and a larger input") {
+        config.channels = 3;
+        config.image_size = 47;
+    }
+    std::vector<float> fast_params, reference_params;
+    const int steps = 8;
+    const auto fast = losses_with(KernelSet::Fast, config, dropout, steps, &fast_params);
+    const auto ref = losses_with(KernelSet::Reference, config, dropout, steps, &reference_params);
+    for (int s = 0; s < steps; ++s) {
+        INFO("step " << s + 1 << ": fast " << fast[s] << ", reference " << ref[s]);
+        CHECK(ref[s] == Approx(fast[s]).epsilon(1e-4));
+    }
+    // After 8 Adam steps of lr 1e-3 each weight has moved by up to ~8e-3;
+    // the two kernel sets round differently, and Adam's steps of about lr
+    // per weight whatever the gradient's size amplify a few roundings near
+    // zero gradients. 1e-4 is 1/80 of the distance moved.
+    const MaxDiff d = max_abs_diff(fast_params.data(), reference_params.data(), fast_params.size());
+    INFO("max weight diff " << d.diff << " at " << d.index);
+    CHECK(d.diff < 1e-4);
+    // And the weights did move: the comparison is not of two untouched copies.
+    Model fresh(config, 1);
+    fresh.init_weights(7);
+    CHECK(max_abs_diff(fresh.params.data(), fast_params.data(), fast_params.size()).diff > 1e-3);
+}
+
+TEST_CASE("dropout's masks are pinned to the step: update t draws the masks of step t", "[model][dropout]") {
+    ThreadPool pool(2);
+    ModelConfig config{2, 39, 1, 10};
+    Model model(config, 4);
+    model.init_weights(7);
+    model.dropout = 0.5f;
+    model.dropout_seed = 11;
+    const SyntheticDigits digits(3);
+    Rng rng(4);
+    std::vector<float> input;
+    std::vector<uint8_t> labels;
+    digits.batch(input, labels, 4, 39, rng);
+    OptimizerState state(model.parameter_count());
+    state.step = 41;  // as a resumed run would be
+    OptimizerConfig adam;
+    train_step(model, input.data(), labels.data(), 4, state, adam, pool);
+    REQUIRE(state.step == 42);
+    const std::vector<uint8_t> keep_step42 = model.dense[0].keep.data;
+    // The masks of step 42, drawn directly: the same.
+    Model probe(config, 4);
+    probe.params = model.params;
+    probe.dropout = 0.5f;
+    probe.dropout_seed = 11;
+    probe.training = true;
+    probe.dropout_step = 42;
+    probe.forward(input.data(), 4, pool);
+    CHECK(probe.dense[0].keep.data == keep_step42);
+    const int64_t n = 4 * model.dense[0].out_features;
+    for (int64_t i = 0; i < n; i += 101)
+        CHECK(keep_step42[i] == reference::dropout_keeps(probe.dropout_mask_seed(0), i, 0.5f));
+    // Other steps, layers and seeds draw other masks.
+    probe.dropout_step = 43;
+    probe.forward(input.data(), 4, pool);
+    CHECK(probe.dense[0].keep.data != keep_step42);
+    CHECK(probe.dropout_mask_seed(0) != probe.dropout_mask_seed(1));
+    probe.dropout_step = 42;
+    probe.dropout_seed = 12;
+    probe.forward(input.data(), 4, pool);
+    CHECK(probe.dense[0].keep.data != keep_step42);
 }

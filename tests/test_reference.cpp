@@ -81,12 +81,13 @@ void check_close(const std::string& what, const float* ours, const std::vector<f
 
 // Loads the reference's weights into our model, takes one training step on
 // its batch and compares everything PyTorch wrote down.
-void check_against_reference(const std::string& path, bool lrn, int pool_window) {
+void check_against_reference(const std::string& path, bool lrn, int pool_window, KernelSet kernels) {
     Reference ref = read_reference(path);
     ref.config.lrn = lrn;
     ref.config.pool_window = pool_window;
     ThreadPool pool(2);
     Model model(ref.config, ref.batch);
+    model.kernels = kernels;
     for (const ParamInfo& p : model.param_info) {
         const std::vector<float>& values = ref[p.name];
         REQUIRE(static_cast<int64_t>(values.size()) == p.size);
@@ -131,12 +132,20 @@ void check_against_reference(const std::string& path, bool lrn, int pool_window)
 
 TEST_CASE("logits, loss, every gradient and one Adam step match PyTorch's for the same weights",
           "[model][reference]") {
-    check_against_reference("tests/data/pytorch_reference.bin", false, 2);
+    SECTION("fast kernels") { check_against_reference("tests/data/pytorch_reference.bin", false, 2, KernelSet::Fast); }
+    SECTION("reference kernels") {
+        check_against_reference("tests/data/pytorch_reference.bin", false, 2, KernelSet::Reference);
+    }
 }
 
 // PyTorch's LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2) and
 // max_pool2d(3, 2, ceil_mode=True), on an input scaled so that conv1's
 // outputs reach tens and LRN's alpha term changes them by several percent.
 TEST_CASE("with LRN and 3x3/2 pooling, the same match PyTorch's", "[model][reference][lrn][pool]") {
-    check_against_reference("tests/data/pytorch_reference_paper.bin", true, 3);
+    SECTION("fast kernels") {
+        check_against_reference("tests/data/pytorch_reference_paper.bin", true, 3, KernelSet::Fast);
+    }
+    SECTION("reference kernels") {
+        check_against_reference("tests/data/pytorch_reference_paper.bin", true, 3, KernelSet::Reference);
+    }
 }

@@ -129,7 +129,7 @@ const GemmShape kCube{"1024^3", false, false, 1024, 1024, 1024, 0};
 std::vector<GemmShape> training_gemm_shapes(const Model& model, int B) {
     std::vector<GemmShape> shapes;
     for (int i = 0; i < kConvLayers; ++i) {
-        ConvGeometry g = model.conv[i].geometry;
+        ConvGeometry g = model.conv[i].geometry;  // for the model's batch, which is B
         g.batch = B;
         const std::string name = "conv" + std::to_string(i + 1);
         const int np = static_cast<int>(g.col_cols()), oc = g.out_channels, ckk = g.col_rows();
@@ -139,7 +139,7 @@ std::vector<GemmShape> training_gemm_shapes(const Model& model, int B) {
         if (i > 0) shapes.push_back({name + " dX", true, false, ckk, np, oc, pixels});
     }
     for (int i = 0; i < kDenseLayers; ++i) {
-        const DenseActivations& d = model.dense[i];
+        const DenseLayer& d = model.dense[i];
         const std::string name = "dense" + std::to_string(i + 1);
         shapes.push_back({name + " forward", false, true, B, d.out_features, d.in_features, 0});
         shapes.push_back({name + " dW", true, false, d.out_features, d.in_features, B, 0});
@@ -189,79 +189,37 @@ struct SyntheticBatch {
     }
 };
 
-// Wall time per layer, summed over the profiled steps. Index: conv1..conv5,
-// then dense1..dense4; a layer's time includes its ReLU and pooling.
-struct LayerProfile {
-    std::array<double, kConvLayers + kDenseLayers> forward_seconds{}, backward_seconds{};
-    double loss_seconds = 0.0;  // softmax cross-entropy, forward and backward
-};
-
 struct StepTimes {
-    double median_step = 0;        // seconds per training step (train_step, untouched)
-    LayerProfile layers;           // summed over the profiled steps
-    double adam_seconds = 0;       // summed over the profiled steps
-    double median_adam = 0;        // seconds of the median Adam pass
-    int steps = 0;
+    double median_step = 0;  // seconds per training step (train_step, not timed inside)
+    LayerTimes layers;       // per layer, summed over the profiled steps (train_step with Model::timing set)
+    double median_update = 0;  // seconds of the median step's optimizer updates
+    int steps = 0;           // profiled steps
 };
 
-// One training step taken apart: the calls that train_step and
-// Model::forward / backward make, in their order, each timed.
-void profiled_step(Model& model, const SyntheticBatch& batch, int B, OptimizerState& adam_state, const OptimizerConfig& adam,
-                   ThreadPool& pool, StepTimes& t) {
-    auto timed = [](double& slot, const auto& f) {
-        const double t0 = now_seconds();
-        f();
-        slot += now_seconds() - t0;
-    };
-    const float* x = batch.input.ptr();
-    for (int i = 0; i < kConvLayers; ++i)
-        timed(t.layers.forward_seconds[i], [&] { x = model.conv_layer_forward(i, x, B, pool); });
-    for (int i = 0; i < kDenseLayers; ++i)
-        timed(t.layers.forward_seconds[kConvLayers + i], [&] { x = model.dense_layer_forward(i, x, B, pool); });
-    timed(t.layers.loss_seconds, [&] {
-        model.loss(batch.labels.data(), B, nullptr);
-        model.loss_backward(batch.labels.data(), B);
-    });
-    // As train_step: each layer updated right after its backward.
-    ++adam_state.step;
-    double adam_seconds = 0;
-    auto update = [&](const LayerParameters& layer) {
-        timed(adam_seconds, [&] { update_layer(model, layer, adam_state, adam, pool); });
-    };
-    for (int i = kDenseLayers - 1; i >= 0; --i) {
-        timed(t.layers.backward_seconds[kConvLayers + i], [&] { model.dense_layer_backward(i, B, pool); });
-        update(model.layout.dense[i]);
-    }
-    for (int i = kConvLayers - 1; i >= 0; --i) {
-        timed(t.layers.backward_seconds[i], [&] { model.conv_layer_backward(i, B, pool); });
-        update(model.layout.conv[i]);
-    }
-    t.adam_seconds += adam_seconds;
-}
-
-// The median step of train_step itself, then the same number of steps taken
-// apart for the per-layer profile.
+// The median step of train_step, then as many steps again with the model's
+// per-layer timing on: the same train_step, its time taken apart.
 StepTimes time_training(const ModelConfig& config, int B, int steps, ThreadPool& pool) {
     Model model(config, B);
     model.init_weights(7);
     SyntheticBatch batch(config, B);
-    OptimizerState adam_state(model.parameter_count());
+    OptimizerState state(model.parameter_count());
     OptimizerConfig adam;  // Adam, the default
     StepTimes result;
-    std::vector<double> times, adam_times;
+    std::vector<double> times, update_times;
     const int warmup = 3;
     for (int step = 1; step <= warmup + steps; ++step) {
         const double t0 = now_seconds();
-        train_step(model, batch.input.ptr(), batch.labels.data(), B, adam_state, adam, pool);
+        train_step(model, batch.input.ptr(), batch.labels.data(), B, state, adam, pool);
         if (step > warmup) times.push_back(now_seconds() - t0);
     }
+    model.timing = &result.layers;
     for (int step = 1; step <= steps; ++step) {
-        const double adam_before = result.adam_seconds;
-        profiled_step(model, batch, B, adam_state, adam, pool, result);
-        adam_times.push_back(result.adam_seconds - adam_before);
+        const double update_before = result.layers.update;
+        train_step(model, batch.input.ptr(), batch.labels.data(), B, state, adam, pool);
+        update_times.push_back(result.layers.update - update_before);
     }
     result.median_step = median(times);
-    result.median_adam = median(adam_times);
+    result.median_update = median(update_times);
     result.steps = steps;
     return result;
 }
@@ -323,23 +281,23 @@ void print_text(const Report& r, const BenchOptions& o) {
     // layer (forward + backward) over 1 thread.
     const StepTimes& s = r.stepN;
     const double per_step = 1e3 / s.steps, per_step1 = 1e3 / r.step1.steps;
-    double total = s.layers.loss_seconds + s.adam_seconds;
-    for (int i = 0; i < kConvLayers + kDenseLayers; ++i) total += s.layers.forward_seconds[i] + s.layers.backward_seconds[i];
+    double total = s.layers.loss + s.layers.update;
+    for (int i = 0; i < kConvLayers + kDenseLayers; ++i) total += s.layers.forward[i] + s.layers.backward[i];
     std::printf("training step, %d threads (ms per step), share of the step, speed-up over 1 thread\n", r.threads);
     std::printf("  %-8s %9s %9s %7s %8s\n", "layer", "forward", "backward", "share", "speed-up");
     for (int i = 0; i < kConvLayers + kDenseLayers; ++i) {
         const std::string name = i < kConvLayers ? "conv" + std::to_string(i + 1) : "dense" + std::to_string(i - kConvLayers + 1);
-        const double f = s.layers.forward_seconds[i], b = s.layers.backward_seconds[i];
-        const double one = (r.step1.layers.forward_seconds[i] + r.step1.layers.backward_seconds[i]) * per_step1;
+        const double f = s.layers.forward[i], b = s.layers.backward[i];
+        const double one = (r.step1.layers.forward[i] + r.step1.layers.backward[i]) * per_step1;
         std::printf("  %-8s %9.3f %9.3f %6.1f%% %7.2fx\n", name.c_str(), f * per_step, b * per_step,
                     100 * (f + b) / total, one / ((f + b) * per_step));
     }
-    std::printf("  %-8s %19.3f %6.1f%%\n", "loss", s.layers.loss_seconds * per_step, 100 * s.layers.loss_seconds / total);
-    std::printf("  %-8s %19.3f %6.1f%% %7.2fx\n", "adam", s.adam_seconds * per_step, 100 * s.adam_seconds / total,
-                r.step1.adam_seconds * per_step1 / (s.adam_seconds * per_step));
+    std::printf("  %-8s %19.3f %6.1f%%\n", "loss", s.layers.loss * per_step, 100 * s.layers.loss / total);
+    std::printf("  %-8s %19.3f %6.1f%% %7.2fx\n", "adam", s.layers.update * per_step, 100 * s.layers.update / total,
+                r.step1.layers.update * per_step1 / (s.layers.update * per_step));
     std::printf("  %-8s %19.3f\n", "total", total * per_step);
     std::printf("  Adam: median pass %.3f ms, 28 bytes per parameter = %.1f GB/s = %.0f%% of triad (%.0f%% of "
-                "STREAM's count)\n\n", 1e3 * s.median_adam, r.adam_bandwidth, 100 * r.adam_bandwidth / r.triad,
+                "STREAM's count)\n\n", 1e3 * s.median_update, r.adam_bandwidth, 100 * r.adam_bandwidth / r.triad,
                 100 * r.adam_bandwidth / (0.75 * r.triad));
     const double img1 = B / r.step1.median_step, imgN = B / s.median_step;
     std::printf("training (forward + backward + Adam, median step)\n");
@@ -383,9 +341,9 @@ void print_json(const Report& r, const BenchOptions& o) {
     for (int i = 0; i < kConvLayers + kDenseLayers; ++i) {
         const std::string name = i < kConvLayers ? "conv" + std::to_string(i + 1) : "dense" + std::to_string(i - kConvLayers + 1);
         std::printf("\"%s_forward\": %.4f, \"%s_backward\": %.4f, ", name.c_str(),
-                    1e3 * s.layers.forward_seconds[i] / s.steps, name.c_str(), 1e3 * s.layers.backward_seconds[i] / s.steps);
+                    1e3 * s.layers.forward[i] / s.steps, name.c_str(), 1e3 * s.layers.backward[i] / s.steps);
     }
-    std::printf("\"loss\": %.4f, \"adam\": %.4f},\n", 1e3 * s.layers.loss_seconds / s.steps, 1e3 * s.adam_seconds / s.steps);
+    std::printf("\"loss\": %.4f, \"adam\": %.4f},\n", 1e3 * s.layers.loss / s.steps, 1e3 * s.layers.update / s.steps);
     std::printf("  \"adam_gb_per_s\": %.2f, \"adam_triad_fraction\": %.4f,\n", r.adam_bandwidth, r.adam_bandwidth / r.triad);
     std::printf("  \"train_images_per_s_1_thread\": %.1f, \"train_images_per_s_all_threads\": %.1f, \"train_scaling\": %.3f,\n",
                 B / r.step1.median_step, B / s.median_step, r.step1.median_step / s.median_step);
@@ -466,7 +424,7 @@ int run_bench(const BenchOptions& o) {
     r.step1 = time_training(o.config, B, std::max(10, o.train_steps / 2), one);
     // Adam reads w, g, m, v and writes w, m, v: 7 floats per parameter.
     r.adam_bytes = 7.0 * 4.0 * r.params;
-    r.adam_bandwidth = r.adam_bytes / r.stepN.median_adam / 1e9;
+    r.adam_bandwidth = r.adam_bytes / r.stepN.median_update / 1e9;
     // The bound: no step can be faster than its GEMMs at the FMA peak plus
     // Adam's traffic at triad speed (everything else counted as free).
     r.bound1 = r.step_flops / (r.peak1 * 1e9) + r.adam_bytes / (r.triad1 * 1e9);

@@ -120,7 +120,7 @@ void write_filter_grid(const std::string& path, const Model& model, int scale, I
 }
 
 void write_feature_maps(const std::string& path, const Model& model, int layer, int scale, ImageFormat format) {
-    const ConvActivations& a = model.conv[layer];
+    const ConvLayer& a = model.conv[layer];
     const int oc = a.out.shape[1], h = a.out.shape[2], w = a.out.shape[3];
     Grid grid(oc, h, w, scale, 1);
     std::vector<uint8_t> tile(static_cast<size_t>(h) * w);

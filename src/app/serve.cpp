@@ -78,7 +78,7 @@ struct Service {
                         ", \"values\": " + json_array(out.ptr(), out.size() / model.max_batch, 4) + "}, ";
             }
             for (int i = 0; i < kDenseLayers; ++i) {
-                const DenseActivations& d = model.dense[i];
+                const DenseLayer& d = model.dense[i];
                 body += std::string(i ? ", " : "") + "{\"name\": \"dense" + std::to_string(i + 1) +
                         "\", \"shape\": [" + std::to_string(d.out_features) + "], \"values\": " +
                         json_array(d.out.ptr(), d.out_features, 4) + "}";

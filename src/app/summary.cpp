@@ -15,28 +15,28 @@
 using namespace report;
 
 std::vector<LayerRow> layer_table(const ModelConfig& c) {
-    const auto specs = conv_specs(c);
-    const auto geometry = conv_geometries(c, 1);
-    const std::vector<ParamInfo> layout = parameter_layout(c).in_order();
+    const Model plan(c, 1, /*allocate=*/false);  // shapes and parameters, nothing allocated
+    auto parameters = [](const LayerParameters& p) { return p.weight.size + p.bias.size; };
     std::vector<LayerRow> rows;
     rows.push_back({"input", {c.channels, c.image_size, c.image_size}, 0, 0});
     for (int i = 0; i < kConvLayers; ++i) {
-        const ConvGeometry& g = geometry[i];
-        const int64_t params = layout[2 * i].size + layout[2 * i + 1].size;
+        const ConvLayer& L = plan.conv[i];
+        const ConvGeometry& g = L.geometry;
         const int64_t macs = static_cast<int64_t>(g.out_channels) * g.out_h() * g.out_w() * g.col_rows();
         char name[64];
-        std::snprintf(name, sizeof name, "conv%d %dx%d/%d pad %d + relu", i + 1, g.kernel, g.kernel, g.stride, g.pad);
-        rows.push_back({name, {g.out_channels, g.out_h(), g.out_w()}, params, macs});
-        if (specs[i].lrn_after) rows.push_back({"local response norm", {g.out_channels, g.out_h(), g.out_w()}, 0, 0});
-        const std::string pool_name = c.pool_window == 3 ? "maxpool 3x3/2 overlapping" : "maxpool 2x2/2";
-        if (specs[i].pool_after) rows.push_back({pool_name, {g.out_channels, g.out_h() / 2, g.out_w() / 2}, 0, 0});
+        std::snprintf(name, sizeof name, "%s %dx%d/%d pad %d + relu", L.name.c_str(), g.kernel, g.kernel, g.stride,
+                      g.pad);
+        rows.push_back({name, {g.out_channels, g.out_h(), g.out_w()}, parameters(plan.layout.conv[i]), macs});
+        if (L.normalizes()) rows.push_back({"local response norm", {g.out_channels, g.out_h(), g.out_w()}, 0, 0});
+        const std::string pool_name = L.pool.window == 3 ? "maxpool 3x3/2 overlapping" : "maxpool 2x2/2";
+        if (L.pools()) rows.push_back({pool_name, {g.out_channels, L.pool.out_h(), L.pool.out_w()}, 0, 0});
     }
-    rows.push_back({"flatten", {layout[2 * kConvLayers].shape[1]}, 0, 0});
+    rows.push_back({"flatten", {plan.dense[0].in_features}, 0, 0});
     for (int i = 0; i < kDenseLayers; ++i) {
-        const ParamInfo& w = layout[2 * (kConvLayers + i)];
-        const int64_t params = w.size + layout[2 * (kConvLayers + i) + 1].size;
-        const std::string name = "dense" + std::to_string(i + 1) + (i + 1 < kDenseLayers ? " + relu" : " (logits)");
-        rows.push_back({name, {w.shape[0]}, params, w.size});
+        const DenseLayer& D = plan.dense[i];
+        const std::string name = D.name + (D.relu ? " + relu" : " (logits)");
+        rows.push_back({name, {D.out_features}, parameters(plan.layout.dense[i]),
+                        static_cast<int64_t>(D.in_features) * D.out_features});
     }
     rows.push_back({"softmax cross-entropy", {c.classes}, 0, 0});
     return rows;

@@ -79,6 +79,26 @@ EvalResult evaluate(Model& model, MnistSet& set, const uint32_t* indices, size_t
     return r;
 }
 
+void print_evaluation(const EvalResult& r) {
+    std::printf("test accuracy: %.2f%% (%lld/%lld), test loss %.4f\n\n", 100.0 * r.accuracy(),
+                static_cast<long long>(r.correct), static_cast<long long>(r.total), r.loss);
+    std::printf("per-class accuracy:\n");
+    for (int d = 0; d < 10; ++d) {
+        int64_t row = 0;
+        for (int p = 0; p < 10; ++p) row += r.confusion[d][p];
+        std::printf("  %d: %6.2f%% (%lld/%lld)\n", d, row ? 100.0 * r.confusion[d][d] / row : 0.0,
+                    static_cast<long long>(r.confusion[d][d]), static_cast<long long>(row));
+    }
+    std::printf("\nconfusion matrix (rows: true digit, columns: predicted):\n      ");
+    for (int p = 0; p < 10; ++p) std::printf("%6d", p);
+    std::printf("\n");
+    for (int d = 0; d < 10; ++d) {
+        std::printf("  %d:  ", d);
+        for (int p = 0; p < 10; ++p) std::printf("%6lld", static_cast<long long>(r.confusion[d][p]));
+        std::printf("\n");
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Training
 
@@ -319,6 +339,7 @@ int train(const TrainOptions& opt, ThreadPool& pool) {
 
     // ---- Model and optimizer state
     Model model(o.config, o.batch_size);
+    model.kernels = o.kernels;
     model.dropout = static_cast<float>(o.dropout);
     model.dropout_seed = o.seed;
     TrainingState state;

@@ -40,6 +40,7 @@ struct TrainOptions {
     bool resume = false;      // continue model_path: weights, Adam moments and step
     int log_every = 100;      // steps between progress lines and history rows
     bool quiet = false;       // no progress lines, only the epoch summaries
+    KernelSet kernels = KernelSet::Fast;  // --reference: every step through the reference kernels
 };
 
 // Trains as described above; returns the process exit code.
@@ -58,6 +59,10 @@ struct EvalResult {
 // {index, true label, predicted label}.
 EvalResult evaluate(Model& model, MnistSet& set, const uint32_t* indices, size_t count,
                     ThreadPool& pool, std::vector<std::array<uint32_t, 3>>* mistakes = nullptr);
+
+// The accuracy, the per-class accuracy and the confusion matrix, as
+// ./alexnet evaluate prints them.
+void print_evaluation(const EvalResult& result);
 
 // The seeded split of n training images: one permutation of [0, n), whose
 // first train_count entries are for training and the rest for validation.

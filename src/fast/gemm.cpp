@@ -3,7 +3,7 @@
 // every compiler keeps its accumulators in registers and issues full-width
 // FMAs on SSE2, AVX2, AVX-512 and NEON alike.
 //
-// Read sgemm as sgemm_naive (at the end of this file) with its loops cut into
+// Read sgemm as sgemm_naive (first in this file) with its loops cut into
 // blocks that fit the registers and caches: the classic Goto/BLIS scheme,
 // simplified:
 //   0. pick the form (normal_form): C as asked, or Cᵀ = op(B)ᵀ · op(A)ᵀ into
@@ -31,6 +31,26 @@
 #include "fast/thread_pool.h"
 
 // ---------------------------------------------------------------------------
+// The definition: the textbook triple loop, summed in double. sgemm below
+// computes the same products; the tests hold it to this one.
+
+void sgemm_naive(bool trans_a, bool trans_b, int M, int N, int K, const float* A, int lda,
+                 const float* B, int ldb, float beta, float* C, int ldc) {
+    for (int i = 0; i < M; ++i) {
+        for (int j = 0; j < N; ++j) {
+            double sum = 0.0;
+            for (int k = 0; k < K; ++k) {
+                const float a = trans_a ? A[static_cast<int64_t>(k) * lda + i] : A[static_cast<int64_t>(i) * lda + k];
+                const float b = trans_b ? B[static_cast<int64_t>(j) * ldb + k] : B[static_cast<int64_t>(k) * ldb + j];
+                sum += static_cast<double>(a) * b;
+            }
+            float& c = C[static_cast<int64_t>(i) * ldc + j];
+            c = static_cast<float>(sum + (beta == 0.0f ? 0.0 : static_cast<double>(beta) * c));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Blocking parameters
 
 namespace {
@@ -42,8 +62,7 @@ namespace {
 // SSE2) registers; AVX-512 and NEON have 32.
 constexpr int W = simd::kWidth;
 // AVX-512 has room for 8 rows (16 accumulators): 8 x 32, which also cuts
-// the batch of 32 into whole strips; on Zen 5 it ran the dense layers' dX
-// 15-20% faster than 6 x 32 and nothing measurably slower.
+// the batch of 32 into whole strips.
 #if defined(__AVX512F__)
 constexpr int MR = 8, NV = 2;  // 8 x 32
 #else
@@ -69,14 +88,11 @@ constexpr int kShortM = 64;
 // Software prefetch of operands read in place from memory (the dense
 // layers' weights in their forward products): rows of A, read along k, are
 // fetched kPrefetchK floats (4 cache lines) ahead, one line per row every 16 k.
-// (Rows of B being copied to a tile were prefetched too, for the dense
-// layers' dX; since that product is computed transposed, the training step
-// measured the same without it, 1 and 2 threads, AVX2 and AVX-512.)
 constexpr int kPrefetchK = 64;
 
 // Largest tile of C handed to one task, in strips.
 constexpr int kMaxTileStripsM = 16;  // 96 rows (128 with AVX-512)
-constexpr int kMaxTileStripsN = 8;   // 256 columns with AVX-512, 128 with AVX2: measured best on Zen 5
+constexpr int kMaxTileStripsN = 8;   // 256 columns with AVX-512, 128 with AVX2
 
 // ---------------------------------------------------------------------------
 // The problem in normal form
@@ -107,12 +123,8 @@ Problem normal_form(bool trans_a, bool trans_b, int M, int N, int K, const float
     // As is, a copy loop would stream all of B into tiles (sgemm, phase 2)
     // before any FMA; swapped, W is read in place as a column-stored A and
     // its loads overlap the kernel's FMAs, while the batch fills the NR-wide
-    // vectors exactly. dense2's dX, 1 thread, weights cold, Zen 5: 1.81 ->
-    // 1.43 ms with AVX2, 1.07-1.17 -> 0.94-1.09 ms with AVX-512; the step
-    // 2.5-3.5% faster. It lost where rows leave lanes empty (a batch of 16 in
-    // AVX-512's 32-wide strips: 0.82 -> 1.07 ms) and where K is too short to
-    // repay the transposed copy of C (32 x 1024 x 10: 73 -> 44 GFLOPS, AVX2;
-    // even at K = 64 it was no faster).
+    // vectors exactly. Only where the rows fill whole strips (M a multiple of
+    // NR) and K is long enough to repay the transposed copy of C.
     if (!trans_a && !trans_b && M <= kShortM && M % NR == 0 && K >= KC) return swapped;
     const int64_t pack_as_is = trans_b ? static_cast<int64_t>(K) * N : 0;
     const int64_t pack_swapped = trans_a ? 0 : static_cast<int64_t>(K) * M;
@@ -157,9 +169,9 @@ void pack_a_strip(const Problem& p, int row0, float* dst) {
     const int rows = std::min(MR, p.M - row0);
     if (rows < MR) std::fill(dst, dst + static_cast<int64_t>(p.K) * MR, 0.0f);
     // a(i, k) sits step_i floats from a(i-1, k) and step_k from a(i, k-1).
-    // No test per element (with one, g++ 12 made the copy a chain of
-    // compares and scalar moves); a whole strip stored by columns
-    // (step_i = 1) is one vector-wide copy per k.
+    // A whole strip stored by columns (step_i = 1) is one vector-wide copy
+    // per k; no test per element inside the copy, which would keep the
+    // compiler from vectorising it.
     const int64_t step_i = p.a_rows ? p.lda : 1, step_k = p.a_rows ? 1 : p.lda;
     const float* src = p.A + row0 * step_i;
     for (int k = 0; k < p.K; ++k) {
@@ -188,10 +200,9 @@ void micro_kernel(int kc, const float* __restrict a, int64_t lda, const float* _
                   int64_t ldb, float* __restrict c, int64_t ldc, int rows, int cols, bool overwrite) {
     simd::Vec acc[MR][NV] = {};
     // kc >= 1 always (sgemm returns before this for K <= 0). Said to the
-    // compiler, it lets g++ keep acc in registers from the start: otherwise
-    // g++ 12 kept acc as an array on the stack, zeroed by memset and copied
-    // back after the loop, on every call (that matters where K is short:
-    // K = 32 in the dense layers' weight gradients).
+    // compiler, it can keep acc in registers from the start instead of in an
+    // array on the stack, zeroed and copied back on every call (which costs
+    // most where K is short: K = 32 in the dense layers' weight gradients).
     if (kc <= 0) __builtin_unreachable();
     for (int k = 0; k < kc; ++k) {
         if (A_ROWS && k % 16 == 0)  // one cache line of each row of A
@@ -299,11 +310,9 @@ void sgemm(bool trans_a, bool trans_b, int M, int N, int K, const float* A, int 
     // re-read many times, and packed (contiguous) strips of B stream from
     // cache far better than rows a power-of-two stride apart, so all of B is
     // packed. A strip stored by rows is still read in place then: the
-    // micro-kernel prefetches along its MR rows, and skipping the pack (a
-    // pass over A from memory) made SGEMM 1024^3 7-9% faster on Zen 5
-    // (AVX-512, g++ and clang++; no change with AVX2). A strip stored by
-    // columns gives the kernel only MR floats per cache line it touches,
-    // and packing it stays faster for the training step's products.
+    // micro-kernel prefetches along its MR rows, which saves a pass over A.
+    // A strip stored by columns gives the kernel only MR floats per cache
+    // line it touches, and is packed.
     // Partial last strips are always packed, zero-padded.
     const bool large = p.M >= kPackAllFrom && p.N >= kPackAllFrom;
     const bool pack_all_b = large || !p.b_rows;
@@ -409,19 +418,3 @@ void sgemm(bool trans_a, bool trans_b, int M, int N, int K, const float* A, int 
 
 int sgemm_register_block_rows() { return MR; }
 int sgemm_register_block_cols() { return NR; }
-
-void sgemm_naive(bool trans_a, bool trans_b, int M, int N, int K, const float* A, int lda,
-                 const float* B, int ldb, float beta, float* C, int ldc) {
-    for (int i = 0; i < M; ++i) {
-        for (int j = 0; j < N; ++j) {
-            double sum = 0.0;
-            for (int k = 0; k < K; ++k) {
-                const float a = trans_a ? A[static_cast<int64_t>(k) * lda + i] : A[static_cast<int64_t>(i) * lda + k];
-                const float b = trans_b ? B[static_cast<int64_t>(j) * ldb + k] : B[static_cast<int64_t>(k) * ldb + j];
-                sum += static_cast<double>(a) * b;
-            }
-            float& c = C[static_cast<int64_t>(i) * ldc + j];
-            c = static_cast<float>(sum + (beta == 0.0f ? 0.0 : static_cast<double>(beta) * c));
-        }
-    }
-}

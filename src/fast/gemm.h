@@ -16,6 +16,12 @@
 
 class ThreadPool;
 
+// The definition: the textbook triple loop, summed in double. Read it first;
+// the tests hold sgemm to it.
+void sgemm_naive(bool trans_a, bool trans_b, int M, int N, int K,
+                 const float* A, int lda, const float* B, int ldb,
+                 float beta, float* C, int ldc);
+
 // Fast version: packed panels, a register-blocked micro-kernel, tiles of C
 // spread over the pool. The sum over K for each element of C is done in the
 // same order whatever the pool size or the split of C, so results are
@@ -29,8 +35,3 @@ void sgemm(bool trans_a, bool trans_b, int M, int N, int K,
 // The micro-kernel's register block, MR rows x NR columns of C (for bench).
 int sgemm_register_block_rows();
 int sgemm_register_block_cols();
-
-// Reference version: the textbook triple loop, kept for the tests.
-void sgemm_naive(bool trans_a, bool trans_b, int M, int N, int K,
-                 const float* A, int lda, const float* B, int ldb,
-                 float beta, float* C, int ldc);

@@ -1,10 +1,10 @@
-// adam.h — the Adam optimizer (Kingma & Ba, 2015) as one fused pass.
-// Leaves out: AMSGrad. Learning-rate schedules: schedule.h.
+// adam.h — the Adam optimizer (Kingma & Ba, 2015), the reference version:
+// one commented loop, as the paper writes it. The fast twin
+// (fast/optimizers.h) folds the bias corrections into two scalars and runs in
+// parallel chunks. Leaves out: AMSGrad. Learning-rate schedules: schedule.h.
 #pragma once
 
 #include <cstdint>
-
-class ThreadPool;
 
 // Hyperparameters in double, like the Python floats of other frameworks: each
 // float constant of the update (beta, 1 - beta, ...) is then rounded once.
@@ -13,11 +13,15 @@ struct AdamConfig {
     double beta1 = 0.9;   // decay of the first moment (mean of gradients)
     double beta2 = 0.999; // decay of the second moment (mean of squared gradients)
     double eps = 1e-7;    // added to sqrt(v̂), outside the square root
-    double weight_decay = 0.0;  // decoupled (AdamW): each update first shrinks w by the factor 1 - lr * weight_decay
+    double weight_decay = 0.0;  // decoupled (AdamW): each update also shrinks w by lr * weight_decay * w
 };
+
+namespace reference {
 
 // One update of n parameters. step is 1 for the first update (it sets the
 // bias correction). params, m and v (n floats each) are updated in place;
-// grads (n floats) is read. Parallel over chunks of parameters.
+// grads (n floats) is read.
 void adam_update(float* params, float* m, float* v, const float* grads, int64_t n, int64_t step,
-                 const AdamConfig& config, ThreadPool& pool);
+                 const AdamConfig& config);
+
+}  // namespace reference

@@ -1,14 +1,18 @@
-// model.cpp — AlexNet's layer table, parameter layout, forward and backward.
-// forward() reads like the table in DESIGN.md; backward() is the same list
-// reversed, each step undoing one step of forward.
+// model.cpp — AlexNet's layer table, parameter layout, buffer plan, forward
+// and backward. forward() reads like the table in model.h; backward() is the
+// same list reversed, each step undoing one step of forward. Every kernel
+// call names both versions: the tuned one (fast::) and its reference twin.
 #include "nn/model.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <stdexcept>
 
 #include <unistd.h>
 
+#include "fast/conv.h"
+#include "fast/layers.h"
 #include "fast/thread_pool.h"
 #include "nn/rng.h"
 
@@ -30,14 +34,28 @@ std::array<int, kDenseLayers> dense_widths(const ModelConfig& c) {
     return {{288 * c.filters, 128 * c.filters, 128 * c.filters, c.classes}};
 }
 
-namespace {
-
-// The side of what a conv layer hands on: its output, halved by the pooling.
-int result_side(const ConvGeometry& g, const ConvSpec& spec) {
-    return spec.pool_after ? g.out_h() / 2 : g.out_h();
+PoolGeometry pool_geometry(const ConvGeometry& conv, int window) {
+    PoolGeometry p;
+    p.planes = conv.batch * conv.out_channels;
+    p.in_h = conv.out_h();
+    p.in_w = conv.out_w();
+    p.window = window;
+    p.stride = kPoolStride;
+    return p;
 }
 
-}  // namespace
+std::array<ConvGeometry, kConvLayers> conv_geometries(const ModelConfig& cfg, int batch) {
+    const auto specs = conv_specs(cfg);
+    std::array<ConvGeometry, kConvLayers> geometry;
+    int channels = cfg.channels, side = cfg.image_size;  // square images throughout
+    for (int i = 0; i < kConvLayers; ++i) {
+        const ConvSpec& s = specs[i];
+        geometry[i] = {batch, channels, side, side, s.out_channels, s.kernel, s.stride, s.pad};
+        channels = s.out_channels;
+        side = s.pool_after ? pool_geometry(geometry[i], cfg.pool_window).out_h() : geometry[i].out_h();
+    }
+    return geometry;
+}
 
 int final_feature_size(int s) {
     ModelConfig probe;
@@ -47,10 +65,10 @@ int final_feature_size(int s) {
     int side = 0;
     for (int i = 0; i < kConvLayers; ++i) {
         const ConvGeometry& g = geometry[i];
-        if (g.in_h < 1 || g.in_h + 2 * g.pad < g.kernel) return 0;  // the kernel does not fit
-        side = result_side(g, specs[i]);
+        if (!g.fits()) return 0;
+        side = specs[i].pool_after ? pool_geometry(g, probe.pool_window).out_h() : g.out_h();
     }
-    return std::max(side, 0);
+    return side;
 }
 
 int min_image_size() {
@@ -60,7 +78,7 @@ int min_image_size() {
 }
 
 // ---------------------------------------------------------------------------
-// Construction: parameter layout and activation buffers
+// Parameters
 
 ParameterLayout parameter_layout(const ModelConfig& cfg) {
     ParameterLayout layout;
@@ -68,15 +86,16 @@ ParameterLayout parameter_layout(const ModelConfig& cfg) {
     auto tensor = [&](const std::string& name, std::vector<int> shape) {
         ParamInfo p;
         p.name = name;
-        p.size = Tensor::element_count(shape);
+        p.size = element_count(shape);
         p.shape = std::move(shape);
         p.offset = next;
         next += p.size;
         return p;
     };
+    const auto specs = conv_specs(cfg);
     int channels = cfg.channels;
     for (int i = 0; i < kConvLayers; ++i) {
-        const ConvSpec s = conv_specs(cfg)[i];
+        const ConvSpec& s = specs[i];
         const std::string name = "conv" + std::to_string(i + 1);
         layout.conv[i].weight = tensor(name + ".weight", {s.out_channels, channels, s.kernel, s.kernel});
         layout.conv[i].bias = tensor(name + ".bias", {s.out_channels});
@@ -101,37 +120,13 @@ std::vector<ParamInfo> ParameterLayout::in_order() const {
     return all;
 }
 
-std::array<ConvGeometry, kConvLayers> conv_geometries(const ModelConfig& cfg, int batch) {
-    std::array<ConvGeometry, kConvLayers> geometry;
-    int channels = cfg.channels, h = cfg.image_size, w = cfg.image_size;
-    for (int i = 0; i < kConvLayers; ++i) {
-        const ConvSpec s = conv_specs(cfg)[i];
-        geometry[i] = {batch, channels, h, w, s.out_channels, s.kernel, s.stride, s.pad};
-        channels = s.out_channels;
-        h = w = result_side(geometry[i], s);  // square images throughout
-    }
-    return geometry;
+int64_t ParameterLayout::total() const {
+    const ParamInfo& last = dense[kDenseLayers - 1].bias;
+    return last.offset + last.size;
 }
 
-int64_t model_memory_bytes(const ModelConfig& cfg, int batch) {
-    const std::vector<ParamInfo> layout = parameter_layout(cfg).in_order();
-    int64_t floats = 2 * (layout.back().offset + layout.back().size);  // params, grads
-    int64_t largest_col = 0;
-    const auto specs = conv_specs(cfg);
-    const auto geometry = conv_geometries(cfg, batch);
-    for (int i = 0; i < kConvLayers; ++i) {
-        const ConvGeometry& g = geometry[i];
-        const int64_t col = g.col_rows() * g.col_cols();
-        const int64_t out = g.col_cols() * g.out_channels;  // = N*OC*OH*OW
-        floats += col + out /* gemm_out */ + 2 * out /* out, dout */;
-        if (specs[i].lrn_after) floats += 3 * out;         // normalized, dnormalized, lrn_scale
-        if (specs[i].pool_after) floats += 3 * (out / 4);  // pooled, dpooled, argmax
-        largest_col = std::max(largest_col, col);
-    }
-    floats += largest_col;  // dcol
-    for (int width : dense_widths(cfg)) floats += 2 * static_cast<int64_t>(batch) * width;
-    return 4 * (floats + static_cast<int64_t>(batch) * cfg.classes);
-}
+// ---------------------------------------------------------------------------
+// Construction: the buffer plan, then the allocation
 
 namespace {
 
@@ -142,64 +137,83 @@ int64_t physical_memory_bytes() {
 
 }  // namespace
 
-Model::Model(const ModelConfig& cfg, int batch) : config(cfg), max_batch(batch) {
+void Model::plan_buffers() {
+    const int N = max_batch;
+    const auto specs = conv_specs(config);
+    const auto geometry = conv_geometries(config, N);
+    int largest_col = 0;  // the conv layer with the largest im2col
+    for (int i = 0; i < kConvLayers; ++i) {
+        ConvLayer& L = conv[i];
+        const ConvGeometry& g = geometry[i];
+        L.name = "conv" + std::to_string(i + 1);
+        L.spec = specs[i];
+        L.geometry = g;
+        L.col.shape = {g.col_rows(), static_cast<int>(g.col_cols())};
+        L.gemm_out.shape = {g.out_channels, static_cast<int>(g.col_cols())};
+        L.out.shape = L.dout.shape = {N, g.out_channels, g.out_h(), g.out_w()};
+        if (L.normalizes()) L.normalized.shape = L.dnormalized.shape = L.lrn_scale.shape = L.out.shape;
+        if (L.pools()) {
+            L.pool = pool_geometry(g, config.pool_window);
+            L.pooled.shape = L.dpooled.shape = L.argmax.shape = {N, g.out_channels, L.pool.out_h(), L.pool.out_w()};
+        }
+        if (element_count(L.col.shape) > element_count(conv[largest_col].col.shape)) largest_col = i;
+    }
+    dcol.shape = conv[largest_col].col.shape;
+    for (int i = 0; i < kDenseLayers; ++i) {
+        DenseLayer& D = dense[i];
+        const ParamInfo& weight = layout.dense[i].weight;  // (OUT, IN)
+        D.name = "dense" + std::to_string(i + 1);
+        D.out_features = weight.shape[0];
+        D.in_features = weight.shape[1];
+        D.relu = i + 1 < kDenseLayers;
+        D.out.shape = D.dout.shape = {N, D.out_features};
+        if (i < kDropoutLayers) D.keep.shape = D.out.shape;
+    }
+    probs.shape = {N, config.classes};
+}
+
+template <typename Visit>
+void Model::for_each_buffer(Visit visit) {
+    for (ConvLayer& L : conv) L.for_each_buffer(visit);
+    for (DenseLayer& D : dense) D.for_each_buffer(visit);
+    visit(probs);
+    visit(dcol);
+}
+
+Model::Model(const ModelConfig& cfg, int batch, bool allocate) : config(cfg), max_batch(batch) {
     if (cfg.pool_window != 2 && cfg.pool_window != 3)
         throw std::invalid_argument("pooling window " + std::to_string(cfg.pool_window) + " is not 2 or 3");
     if (final_feature_size(cfg.image_size) < 1)
         throw std::invalid_argument("image size " + std::to_string(cfg.image_size) +
                                     " is too small for AlexNet; the smallest that works is " +
                                     std::to_string(min_image_size()));
-    // Refuse, before allocating anything, a configuration this machine cannot hold.
-    const int64_t needed = model_memory_bytes(cfg, batch), available = physical_memory_bytes();
-    if (needed > available || needed / 4 > INT32_MAX)
-        throw std::runtime_error("filters " + std::to_string(cfg.filters) + ", image size " +
-                                 std::to_string(cfg.image_size) + " and batch " + std::to_string(batch) +
-                                 " need " + std::to_string(needed >> 20) + " MiB of memory; this machine has " +
-                                 std::to_string(available >> 20) + " MiB");
     layout = parameter_layout(cfg);
     param_info = layout.in_order();
-    const int64_t total = param_info.back().offset + param_info.back().size;
-    params.assign(total, 0.0f);
-    grads.assign(total, 0.0f);
-
-    // Activation buffers, layer by layer, for a batch of max_batch images.
-    const auto geometry = conv_geometries(cfg, batch);
-    int64_t largest_col = 0;
-    for (int i = 0; i < kConvLayers; ++i) {
-        ConvActivations& a = conv[i];
-        const ConvGeometry& g = a.geometry = geometry[i];
-        a.col = Tensor({g.col_rows(), static_cast<int>(g.col_cols())});
-        a.gemm_out = Tensor({g.out_channels, static_cast<int>(g.col_cols())});
-        a.out = Tensor({batch, g.out_channels, g.out_h(), g.out_w()});
-        a.dout = Tensor(a.out.shape);
-        largest_col = std::max(largest_col, a.col.size());
-        if (conv_specs(cfg)[i].lrn_after) {
-            a.normalized = Tensor(a.out.shape);
-            a.dnormalized = Tensor(a.out.shape);
-            a.lrn_scale = Tensor(a.out.shape);
-        }
-        if (conv_specs(cfg)[i].pool_after) {
-            a.pooled = Tensor({batch, g.out_channels, g.out_h() / 2, g.out_w() / 2});
-            a.dpooled = Tensor(a.pooled.shape);
-            a.argmax.assign(a.pooled.size(), 0);
-        }
-    }
-    dcol = Tensor({static_cast<int>(largest_col)});
-    for (int i = 0; i < kDenseLayers; ++i) {
-        const ParamInfo& weight = layout.dense[i].weight;
-        dense[i].out_features = weight.shape[0];
-        dense[i].in_features = weight.shape[1];
-        dense[i].out = Tensor({batch, weight.shape[0]});
-        dense[i].dout = Tensor({batch, weight.shape[0]});
-        if (i < kDropoutLayers) dense[i].keep.assign(dense[i].out.size(), 1);
-    }
-    probs = Tensor({batch, cfg.classes});
+    plan_buffers();
+    planned_bytes_ = 2 * static_cast<int64_t>(sizeof(float)) * layout.total();  // params, grads
+    for_each_buffer([this](const auto& buffer) { planned_bytes_ += buffer.planned_bytes(); });
     // Flatten joins two ways of computing sizes: conv5's buffers (from the
     // geometry) and dense1's weight (from the parameter layout). They must agree.
-    const int64_t flattened = conv[kConvLayers - 1].result().size() / batch;
+    const int64_t flattened = element_count(conv[kConvLayers - 1].result().shape) / batch;
     if (flattened != dense[0].in_features)
         throw std::logic_error("conv5 hands on " + std::to_string(flattened) + " features per image, dense1 expects " +
                                std::to_string(dense[0].in_features));
+    if (!allocate) return;
+
+    // Refuse, before allocating anything, a configuration this machine cannot hold.
+    const int64_t available = physical_memory_bytes();
+    if (planned_bytes_ > available || planned_bytes_ / 4 > INT32_MAX)
+        throw std::runtime_error("filters " + std::to_string(cfg.filters) + ", image size " +
+                                 std::to_string(cfg.image_size) + " and batch " + std::to_string(batch) +
+                                 " need " + std::to_string(planned_bytes_ >> 20) +
+                                 " MiB of memory; this machine has " + std::to_string(available >> 20) + " MiB");
+    params.assign(layout.total(), 0.0f);
+    grads.assign(layout.total(), 0.0f);
+    for_each_buffer([](auto& buffer) { buffer.allocate(); });
+}
+
+int64_t model_memory_bytes(const ModelConfig& config, int batch) {
+    return Model(config, batch, /*allocate=*/false).memory_bytes();
 }
 
 void Model::init_weights(uint64_t seed) {
@@ -221,54 +235,103 @@ void Model::init_weights(uint64_t seed) {
 }
 
 // ---------------------------------------------------------------------------
+// Timing (bench's per-layer profile)
+
+namespace {
+int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+}  // namespace
+
+TimeInto::TimeInto(double* seconds) : seconds_(seconds) {
+    if (seconds_) start_ns_ = now_ns();
+}
+TimeInto::~TimeInto() {
+    if (seconds_) *seconds_ += 1e-9 * static_cast<double>(now_ns() - start_ns_);
+}
+
+// ---------------------------------------------------------------------------
 // Forward
 
 namespace {
 
-// The geometry of conv layer a for a batch of n (<= max_batch) images.
-ConvGeometry geometry_for(const ConvActivations& a, int n) {
-    ConvGeometry g = a.geometry;
+// Sizes for a batch of n (<= the largest) images.
+ConvGeometry for_batch(ConvGeometry g, int n) {
     g.batch = n;
     return g;
 }
-
-int64_t plane_count(const ConvGeometry& g) { return static_cast<int64_t>(g.batch) * g.out_channels; }
-int64_t out_floats(const ConvGeometry& g) { return plane_count(g) * g.out_h() * g.out_w(); }
+PoolGeometry for_batch(PoolGeometry p, int n, int channels) {
+    p.planes = n * channels;
+    return p;
+}
+int64_t out_floats(const ConvGeometry& g) { return static_cast<int64_t>(g.batch) * g.out_channels * g.out_h() * g.out_w(); }
 
 }  // namespace
 
-const float* Model::forward(const float* input, int n, ThreadPool& pool) {
+const float* Model::forward(const float* in, int n, ThreadPool& pool) {
     if (n < 1 || n > max_batch) throw std::invalid_argument("batch size out of range");
-    const float* x = input;  // (n, C, H, W): the current layer's input
-    for (int i = 0; i < kConvLayers; ++i) x = conv_layer_forward(i, x, n, pool);
+    input = in;
+    const float* x = in;  // (n, C, H, W): the current layer's input
+    for (int i = 0; i < kConvLayers; ++i) {
+        const TimeInto time(timing ? &timing->forward[i] : nullptr);
+        x = conv_layer_forward(i, x, n, pool);
+    }
     // Flatten is free: (n, C, H, W) row-major is already (n, C*H*W).
-    for (int i = 0; i < kDenseLayers; ++i) x = dense_layer_forward(i, x, n, pool);
+    for (int i = 0; i < kDenseLayers; ++i) {
+        const TimeInto time(timing ? &timing->forward[kConvLayers + i] : nullptr);
+        x = dense_layer_forward(i, x, n, pool);
+    }
     return x;  // logits (n, classes)
 }
 
 const float* Model::conv_layer_forward(int i, const float* in, int n, ThreadPool& pool) {
-    ConvActivations& a = conv[i];
-    const ConvGeometry g = geometry_for(a, n);
-    conv_forward(a.out.ptr(), a.col.ptr(), a.gemm_out.ptr(), in, param(layout.conv[i].weight),
-                 param(layout.conv[i].bias), g, pool);
-    relu_forward(a.out.ptr(), out_floats(g), pool);
-    if (a.normalizes())
-        lrn_forward(a.normalized.ptr(), a.lrn_scale.ptr(), a.out.ptr(), n, g.out_channels, g.out_h() * g.out_w(),
-                    pool);
-    if (a.pools())
-        maxpool_forward(a.pooled.ptr(), a.argmax.data(), a.activation().ptr(), static_cast<int>(plane_count(g)),
-                        g.out_h(), g.out_w(), config.pool_window, pool);
-    return a.result().ptr();
+    ConvLayer& L = conv[i];
+    const ConvGeometry g = for_batch(L.geometry, n);
+    const float* weight = param(layout.conv[i].weight);
+    const float* bias = param(layout.conv[i].bias);
+    const int64_t count = out_floats(g);
+    const bool fast = kernels == KernelSet::Fast;
+    // out = relu(conv(in) + bias)
+    if (fast) {
+        fast::conv_forward(L.out.ptr(), L.col.ptr(), L.gemm_out.ptr(), in, weight, bias, g, pool);
+        fast::relu_forward(L.out.ptr(), count, pool);
+    } else {
+        reference::conv_forward(L.out.ptr(), in, weight, bias, g);
+        reference::relu_forward(L.out.ptr(), count);
+    }
+    // normalized = lrn(out)
+    if (L.normalizes()) {
+        const int plane = g.out_h() * g.out_w();
+        if (fast) fast::lrn_forward(L.normalized.ptr(), L.lrn_scale.ptr(), L.out.ptr(), n, g.out_channels, plane, pool);
+        else reference::lrn_forward(L.normalized.ptr(), L.lrn_scale.ptr(), L.out.ptr(), n, g.out_channels, plane);
+    }
+    // pooled = maxpool(activation)
+    if (L.pools()) {
+        const PoolGeometry p = for_batch(L.pool, n, g.out_channels);
+        if (fast) fast::maxpool_forward(L.pooled.ptr(), L.argmax.ptr(), L.activation().ptr(), p, pool);
+        else reference::maxpool_forward(L.pooled.ptr(), L.argmax.ptr(), L.activation().ptr(), p);
+    }
+    return L.result().ptr();
 }
 
 const float* Model::dense_layer_forward(int i, const float* in, int n, ThreadPool& pool) {
-    DenseActivations& d = dense[i];
-    dense_forward(d.out.ptr(), in, param(layout.dense[i].weight), param(layout.dense[i].bias), n, d.in_features,
-                  d.out_features, pool);
-    const int64_t count = static_cast<int64_t>(n) * d.out_features;
-    if (i + 1 < kDenseLayers) relu_forward(d.out.ptr(), count, pool);
-    if (dropping(i)) dropout_forward(d.out.ptr(), d.keep.data(), count, dropout, dropout_mask_seed(i), pool);
-    return d.out.ptr();
+    DenseLayer& D = dense[i];
+    const float* weight = param(layout.dense[i].weight);
+    const float* bias = param(layout.dense[i].bias);
+    const int64_t count = static_cast<int64_t>(n) * D.out_features;
+    const bool fast = kernels == KernelSet::Fast;
+    // out = in · weightᵀ + bias, then relu (but for the logits), then dropout (if on)
+    if (fast) {
+        fast::dense_forward(D.out.ptr(), in, weight, bias, n, D.in_features, D.out_features, pool);
+        if (D.relu) fast::relu_forward(D.out.ptr(), count, pool);
+        if (dropping(i)) fast::dropout_forward(D.out.ptr(), D.keep.ptr(), count, dropout, dropout_mask_seed(i), pool);
+    } else {
+        reference::dense_forward(D.out.ptr(), in, weight, bias, n, D.in_features, D.out_features);
+        if (D.relu) reference::relu_forward(D.out.ptr(), count);
+        if (dropping(i)) reference::dropout_forward(D.out.ptr(), D.keep.ptr(), count, dropout, dropout_mask_seed(i));
+    }
+    return D.out.ptr();
 }
 
 bool Model::dropping(int dense_layer) const { return training && dropout > 0.0f && dense_layer < kDropoutLayers; }
@@ -281,12 +344,13 @@ uint64_t Model::dropout_mask_seed(int dense_layer) const {
 }
 
 double Model::loss(const uint8_t* labels, int n, int* correct) {
-    return softmax_cross_entropy_forward(probs.ptr(), correct, dense[kDenseLayers - 1].out.ptr(),
-                                         labels, n, config.classes);
+    const TimeInto time(timing ? &timing->loss : nullptr);
+    return reference::softmax_cross_entropy_forward(probs.ptr(), correct, dense[kDenseLayers - 1].out.ptr(), labels,
+                                                    n, config.classes);
 }
 
 const float* Model::probabilities(int n) {
-    softmax_forward(probs.ptr(), dense[kDenseLayers - 1].out.ptr(), n, config.classes);
+    reference::softmax_forward(probs.ptr(), dense[kDenseLayers - 1].out.ptr(), n, config.classes);
     return probs.ptr();
 }
 
@@ -297,51 +361,86 @@ void Model::backward(const uint8_t* labels, int n, ThreadPool& pool,
                      const std::function<void(const LayerParameters&)>& layer_done) {
     loss_backward(labels, n);
     for (int i = kDenseLayers - 1; i >= 0; --i) {
-        dense_layer_backward(i, n, pool);
+        {
+            const TimeInto time(timing ? &timing->backward[kConvLayers + i] : nullptr);
+            dense_layer_backward(i, n, pool);
+        }
         if (layer_done) layer_done(layout.dense[i]);
     }
     for (int i = kConvLayers - 1; i >= 0; --i) {
-        conv_layer_backward(i, n, pool);
+        {
+            const TimeInto time(timing ? &timing->backward[i] : nullptr);
+            conv_layer_backward(i, n, pool);
+        }
         if (layer_done) layer_done(layout.conv[i]);
     }
 }
 
 void Model::loss_backward(const uint8_t* labels, int n) {
+    const TimeInto time(timing ? &timing->loss : nullptr);
     // loss = softmax_cross_entropy(logits)
-    softmax_cross_entropy_backward(dense[kDenseLayers - 1].dout.ptr(), probs.ptr(), labels, n, config.classes);
+    reference::softmax_cross_entropy_backward(dense[kDenseLayers - 1].dout.ptr(), probs.ptr(), labels, n,
+                                              config.classes);
 }
 
 void Model::dense_layer_backward(int i, int n, ThreadPool& pool) {
-    DenseActivations& d = dense[i];
-    const int64_t count = static_cast<int64_t>(n) * d.out_features;
+    DenseLayer& D = dense[i];
+    const int64_t count = static_cast<int64_t>(n) * D.out_features;
+    const bool fast = kernels == KernelSet::Fast;
     // out = dropout(out)  (dense1 and dense2, in training, when on)
-    if (dropping(i)) dropout_backward(d.dout.ptr(), d.dout.ptr(), d.keep.data(), count, dropout, pool);
-    // out = relu(out)  (every dense layer but the logits; a dropped value is 0
-    // in out, and its gradient is already 0)
-    if (i + 1 < kDenseLayers) relu_backward(d.dout.ptr(), d.dout.ptr(), d.out.ptr(), count, pool);
+    if (dropping(i)) {
+        if (fast) fast::dropout_backward(D.dout.ptr(), D.dout.ptr(), D.keep.ptr(), count, dropout, pool);
+        else reference::dropout_backward(D.dout.ptr(), D.dout.ptr(), D.keep.ptr(), count, dropout);
+    }
+    // out = relu(out)  (a dropped value is 0 in out, and its gradient is already 0)
+    if (D.relu) {
+        if (fast) fast::relu_backward(D.dout.ptr(), D.dout.ptr(), D.out.ptr(), count, pool);
+        else reference::relu_backward(D.dout.ptr(), D.dout.ptr(), D.out.ptr(), count);
+    }
     // out = in · weightᵀ + bias, where in is the previous layer's output
     const float* in = i > 0 ? dense[i - 1].out.ptr() : conv[kConvLayers - 1].result().ptr();
     float* din = i > 0 ? dense[i - 1].dout.ptr() : conv[kConvLayers - 1].dresult().ptr();
-    dense_backward(grad(layout.dense[i].weight), grad(layout.dense[i].bias), din, d.dout.ptr(), in,
-                   param(layout.dense[i].weight), n, d.in_features, d.out_features, pool);
+    const float* weight = param(layout.dense[i].weight);
+    float* dweight = grad(layout.dense[i].weight);
+    float* dbias = grad(layout.dense[i].bias);
+    if (fast) fast::dense_backward(dweight, dbias, din, D.dout.ptr(), in, weight, n, D.in_features, D.out_features, pool);
+    else reference::dense_backward(dweight, dbias, din, D.dout.ptr(), in, weight, n, D.in_features, D.out_features);
 }
 
 void Model::conv_layer_backward(int i, int n, ThreadPool& pool) {
-    ConvActivations& a = conv[i];
-    const ConvGeometry g = geometry_for(a, n);
+    ConvLayer& L = conv[i];
+    const ConvGeometry g = for_batch(L.geometry, n);
+    const bool fast = kernels == KernelSet::Fast;
     // result = maxpool(activation)
-    if (a.pools())
-        maxpool_backward(a.dactivation().ptr(), a.dpooled.ptr(), a.argmax.data(), static_cast<int>(plane_count(g)),
-                         g.out_h(), g.out_w(), pool);
+    if (L.pools()) {
+        const PoolGeometry p = for_batch(L.pool, n, g.out_channels);
+        if (fast) fast::maxpool_backward(L.dactivation().ptr(), L.dpooled.ptr(), L.argmax.ptr(), p, pool);
+        else reference::maxpool_backward(L.dactivation().ptr(), L.dpooled.ptr(), L.argmax.ptr(), p);
+    }
     // normalized = lrn(out)
-    if (a.normalizes())
-        lrn_backward(a.dout.ptr(), a.dnormalized.ptr(), a.out.ptr(), a.lrn_scale.ptr(), n, g.out_channels,
-                     g.out_h() * g.out_w(), pool);
+    if (L.normalizes()) {
+        const int plane = g.out_h() * g.out_w();
+        if (fast)
+            fast::lrn_backward(L.dout.ptr(), L.dnormalized.ptr(), L.out.ptr(), L.lrn_scale.ptr(), n, g.out_channels,
+                               plane, pool);
+        else
+            reference::lrn_backward(L.dout.ptr(), L.dnormalized.ptr(), L.out.ptr(), L.lrn_scale.ptr(), n,
+                                    g.out_channels, plane);
+    }
     // out = relu(out)
-    relu_backward(a.dout.ptr(), a.dout.ptr(), a.out.ptr(), out_floats(g), pool);
-    // out = conv(in), in seen through the im2col kept in a.col; the first
-    // layer needs no gradient for its input image
+    if (fast) fast::relu_backward(L.dout.ptr(), L.dout.ptr(), L.out.ptr(), out_floats(g), pool);
+    else reference::relu_backward(L.dout.ptr(), L.dout.ptr(), L.out.ptr(), out_floats(g));
+    // out = conv(in) + bias; the first layer needs no gradient for its input image
     float* din = i > 0 ? conv[i - 1].dresult().ptr() : nullptr;
-    conv_backward(grad(layout.conv[i].weight), grad(layout.conv[i].bias), din, a.gemm_out.ptr(), dcol.ptr(),
-                  a.dout.ptr(), a.col.ptr(), param(layout.conv[i].weight), g, pool);
+    const float* weight = param(layout.conv[i].weight);
+    float* dweight = grad(layout.conv[i].weight);
+    float* dbias = grad(layout.conv[i].bias);
+    if (fast) {
+        // in seen through the im2col kept in col; gemm_out is free scratch now
+        fast::conv_backward(dweight, dbias, din, L.gemm_out.ptr(), dcol.ptr(), L.dout.ptr(), L.col.ptr(), weight, g,
+                            pool);
+    } else {
+        const float* in = i > 0 ? conv[i - 1].result().ptr() : input;
+        reference::conv_backward(dweight, dbias, din, L.dout.ptr(), in, weight, g);
+    }
 }

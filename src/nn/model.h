@@ -1,5 +1,5 @@
-// model.h — AlexNet for MNIST: the layer table of DESIGN.md, its parameters,
-// the activations of one batch, and forward / backward over them.
+// model.h — AlexNet for MNIST: the layer table, its parameters, the
+// activations of one batch, and forward / backward over them.
 //
 //   conv1 11x11/4 ─ relu ─ [lrn] ─ pool ─ conv2 5x5 pad 2 ─ relu ─ [lrn] ─ pool
 //   ─ conv3 3x3 ─ relu ─ conv4 3x3 ─ relu ─ conv5 3x3 ─ relu ─ pool ─ flatten
@@ -9,6 +9,7 @@
 // The TensorFlow project being re-created has none of the bracketed layers;
 // they are the 2012 paper's, off unless asked for (ModelConfig::lrn,
 // Model::dropout), as is the paper's overlapping 3x3 pooling (pool_window).
+// docs/design.md gives the design in one page.
 #pragma once
 
 #include <array>
@@ -17,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "nn/geometry.h"
 #include "nn/layers.h"
 #include "nn/tensor.h"
 
@@ -33,20 +35,30 @@ struct ModelConfig {
 
 constexpr int kConvLayers = 5;
 constexpr int kDenseLayers = 4;
+constexpr int kPoolStride = 2;
 
-// One row of the layer table.
+// One conv row of the layer table.
 struct ConvSpec {
     int out_channels, kernel, stride, pad;
-    bool lrn_after;   // local response normalisation after the ReLU (if config.lrn)
+    bool lrn_after;   // local response normalisation after the ReLU
     bool pool_after;  // max-pool (config.pool_window, stride 2) after the ReLU (and LRN)
 };
 std::array<ConvSpec, kConvLayers> conv_specs(const ModelConfig& config);
+// The dense rows: each layer's width (the last is the logits).
 std::array<int, kDenseLayers> dense_widths(const ModelConfig& config);
+// Dropout (when Model::dropout > 0) follows the ReLU of the first
+// kDropoutLayers dense layers, as in the AlexNet paper: dense1 and dense2.
+constexpr int kDropoutLayers = 2;
 
-// The smallest S for which every layer still has at least one output pixel.
-int min_image_size();
-// Side of the last pooled feature map for input size S (0 if S is too small).
+// The geometry of each conv layer, and of its pooling, for a batch of `batch`
+// images: the one place that walks the layer table's sizes.
+std::array<ConvGeometry, kConvLayers> conv_geometries(const ModelConfig& config, int batch);
+PoolGeometry pool_geometry(const ConvGeometry& conv, int window);
+
+// Side of the last pooled feature map for input size S (0 if some kernel no
+// longer fits), and the smallest S for which it is at least 1.
 int final_feature_size(int image_size);
+int min_image_size();
 
 // Where one parameter tensor lives in the flat parameter buffer.
 struct ParamInfo {
@@ -80,33 +92,27 @@ struct ParameterLayout {
     // All of them in checkpoint order: conv1.weight, conv1.bias, ..., dense4.bias,
     // which is also their order in the flat parameter buffer.
     std::vector<ParamInfo> in_order() const;
+    int64_t total() const;  // floats in all of them
 };
-
-// Names, shapes and offsets of every parameter tensor.
 ParameterLayout parameter_layout(const ModelConfig& config);
 
-// The geometry of each conv layer for a batch of `batch` images: the one
-// place that walks the layer table's sizes (final_feature_size and the
-// parameter layout use it too).
-std::array<ConvGeometry, kConvLayers> conv_geometries(const ModelConfig& config, int batch);
+// One conv layer: its row of the table, its sizes, and the activations of a
+// batch with their gradients. Shapes for conv1 of the default model, batch 32:
+struct ConvLayer {
+    std::string name;       // "conv1"
+    ConvSpec spec;
+    ConvGeometry geometry;  // for the largest batch
+    PoolGeometry pool;      // its max-pooling, if spec.pool_after
+    Tensor col;             // (C*K*K, N*OH*OW) (121, 4608)  im2col of the input, kept for backward (fast kernels)
+    Tensor gemm_out;        // (OC, N*OH*OW)    (24, 4608)   the GEMM's result; dout in that layout in backward
+    Tensor out, dout;       // (N, OC, OH, OW)  (32, 24, 12, 12)  after the ReLU, and its gradient
+    Tensor normalized, dnormalized, lrn_scale;  // (N, OC, OH, OW) after LRN, if spec.lrn_after;
+                                                // lrn_scale = k + α Σ in², kept for backward
+    Tensor pooled, dpooled;  // (N, OC, OH/2, OW/2) (32, 24, 6, 6)  after pooling, if spec.pool_after
+    IndexTensor argmax;      // (N, OC, OH/2, OW/2) winner of each pooling window
 
-// Bytes a Model(config, batch) allocates: parameters, gradients, activations.
-// (Training adds 2 x 4 bytes per parameter for Adam's moments.)
-int64_t model_memory_bytes(const ModelConfig& config, int batch);
-
-// The activations of one batch and their gradients, sized once for the
-// largest batch and reused every step (no allocation inside a step).
-struct ConvActivations {
-    ConvGeometry geometry;         // sizes for the largest batch
-    Tensor col;                    // (C*K*K, N*OH*OW) im2col of the input, kept for backward
-    Tensor gemm_out;               // (OC, N*OH*OW) GEMM result; dout in that layout in backward
-    Tensor out, dout;              // (N, OC, OH, OW) after ReLU, and its gradient
-    Tensor normalized, dnormalized;  // (N, OC, OH, OW) after LRN if lrn_after, else empty
-    Tensor lrn_scale;              // (N, OC, OH, OW) LRN's k + α Σ in², kept for backward
-    Tensor pooled, dpooled;        // (N, OC, OH/2, OW/2) if pool_after, else empty
-    std::vector<int32_t> argmax;   // (N, OC, OH/2, OW/2) winner of each pooling window
-    bool normalizes() const { return !lrn_scale.data.empty(); }
-    bool pools() const { return !argmax.empty(); }
+    bool normalizes() const { return spec.lrn_after; }
+    bool pools() const { return spec.pool_after; }
     // What the pooling reads (normalized if the layer normalises, else out), and its gradient.
     Tensor& activation() { return normalizes() ? normalized : out; }
     Tensor& dactivation() { return normalizes() ? dnormalized : dout; }
@@ -114,21 +120,56 @@ struct ConvActivations {
     Tensor& result() { return pools() ? pooled : activation(); }
     const Tensor& result() const { return pools() ? pooled : normalizes() ? normalized : out; }
     Tensor& dresult() { return pools() ? dpooled : dactivation(); }
+
+    template <typename Visit>
+    void for_each_buffer(Visit visit) {
+        for (Tensor* t : {&col, &gemm_out, &out, &dout, &normalized, &dnormalized, &lrn_scale, &pooled, &dpooled})
+            visit(*t);
+        visit(argmax);
+    }
 };
 
-struct DenseActivations {
-    int in_features = 0, out_features = 0;
-    Tensor out, dout;           // (N, OUT): after ReLU (except the logits) and dropout, and its gradient
-    std::vector<uint8_t> keep;  // (N, OUT) dropout's mask of the last training forward (dense1, dense2)
+// One dense layer. Shapes for dense2 of the default model, batch 32:
+struct DenseLayer {
+    std::string name;                  // "dense2"
+    int in_features = 0, out_features = 0;  // 2304, 1024
+    bool relu = true;                  // every layer but the logits
+    Tensor out, dout;                  // (N, OUT) (32, 1024)  after ReLU and dropout, and its gradient
+    MaskTensor keep;                   // (N, OUT) dropout's mask of the last training forward (dense1, dense2)
+
+    template <typename Visit>
+    void for_each_buffer(Visit visit) {
+        visit(out);
+        visit(dout);
+        visit(keep);
+    }
 };
 
-// Dropout after the ReLU of the first kDropoutLayers dense layers, as in the
-// AlexNet paper (dense1 and dense2 here), when Model::dropout > 0.
-constexpr int kDropoutLayers = 2;
+// Wall time spent in each part of a step, added up over the passes made while
+// Model::timing points at it (bench's per-layer profile).
+struct LayerTimes {
+    std::array<double, kConvLayers + kDenseLayers> forward{}, backward{};  // conv1..conv5, dense1..dense4
+    double loss = 0;    // softmax cross-entropy, forward and backward
+    double update = 0;  // the optimizer's updates (train_step)
+};
+
+// Adds the wall time of its own lifetime to *seconds (nothing if null).
+class TimeInto {
+public:
+    explicit TimeInto(double* seconds);
+    ~TimeInto();
+    TimeInto(const TimeInto&) = delete;
+    TimeInto& operator=(const TimeInto&) = delete;
+
+private:
+    double* seconds_;
+    int64_t start_ns_ = 0;
+};
 
 struct Model {
     ModelConfig config;
     int max_batch = 0;
+    KernelSet kernels = KernelSet::Fast;  // the tuned kernels, or the reference ones (--reference)
 
     // Parameters: layout.conv[0].weight is conv1.weight, and so on;
     // param_info lists the same tensors in checkpoint order.
@@ -138,9 +179,11 @@ struct Model {
     std::vector<float> grads;   // same layout: d loss / d params of the last backward
 
     // Activations for a batch of up to max_batch images.
-    std::array<ConvActivations, kConvLayers> conv;
-    std::array<DenseActivations, kDenseLayers> dense;
-    Tensor probs;  // (N, classes) softmax of the logits
+    std::array<ConvLayer, kConvLayers> conv;
+    std::array<DenseLayer, kDenseLayers> dense;
+    Tensor probs;                     // (N, classes) softmax of the logits
+    Tensor dcol;                      // (C*K*K * N*OH*OW) of the largest conv: scratch for its backward (fast)
+    const float* input = nullptr;     // (N, C, S, S) the last forward's input, read by the reference conv1 backward
 
     // Dropout: off when 0. Applied only in training forward passes (train_step
     // sets `training` and the step), never in evaluation or predict. The masks
@@ -149,18 +192,24 @@ struct Model {
     uint64_t dropout_seed = 0;
     int64_t dropout_step = 0;
     bool training = false;
-    Tensor dcol;   // scratch for conv backward: (C*K*K, N*OH*OW) of the largest conv
 
-    // Throws std::invalid_argument for an image too small for the network,
-    // std::runtime_error for a configuration larger than this machine's memory.
-    Model(const ModelConfig& config, int max_batch);
+    LayerTimes* timing = nullptr;  // if set, every pass adds its per-layer times to it
+
+    // Plans every buffer from the layer table, then allocates them. Throws
+    // std::invalid_argument for an image too small for the network,
+    // std::runtime_error for a configuration larger than this machine's
+    // memory. With allocate false, only plans (for memory_bytes).
+    Model(const ModelConfig& config, int max_batch, bool allocate = true);
+
+    // Bytes of every buffer the plan holds: parameters, gradients, activations.
+    int64_t memory_bytes() const { return planned_bytes_; }
 
     // A parameter tensor's values, and its gradient: param(layout.conv[0].weight).
     float* param(const ParamInfo& p) { return params.data() + p.offset; }
     const float* param(const ParamInfo& p) const { return params.data() + p.offset; }
     float* grad(const ParamInfo& p) { return grads.data() + p.offset; }
 
-    int64_t parameter_count() const { return static_cast<int64_t>(params.size()); }
+    int64_t parameter_count() const { return layout.total(); }
 
     // Glorot-uniform weights (limit sqrt(6 / (fan_in + fan_out))), zero biases.
     void init_weights(uint64_t seed);
@@ -169,10 +218,10 @@ struct Model {
     // The layers of the table in order: conv_layer_forward for conv1..conv5,
     // then dense_layer_forward for dense1..dense4.
     const float* forward(const float* input, int batch, ThreadPool& pool);
-    // One conv layer (conv, ReLU, pooling if it pools) on in, its input;
-    // returns its result, the next layer's input.
+    // One conv layer (conv, ReLU, LRN and pooling if it has them) on in, its
+    // input; returns its result, the next layer's input.
     const float* conv_layer_forward(int i, const float* in, int batch, ThreadPool& pool);
-    // One dense layer (ReLU but for the logits) on in; returns its output.
+    // One dense layer (ReLU but for the logits, dropout if on) on in; returns its output.
     const float* dense_layer_forward(int i, const float* in, int batch, ThreadPool& pool);
     // After forward: softmax and mean cross-entropy against labels (N).
     double loss(const uint8_t* labels, int batch, int* correct);
@@ -194,4 +243,15 @@ struct Model {
     // Whether dense layer i applies dropout in the current pass, and the seed of its mask.
     bool dropping(int dense_layer) const;
     uint64_t dropout_mask_seed(int dense_layer) const;
+
+private:
+    void plan_buffers();
+    template <typename Visit>
+    void for_each_buffer(Visit visit);
+    int64_t planned_bytes_ = 0;
 };
+
+// Bytes a Model(config, batch) allocates for its parameters, gradients and
+// activations: the constructor's own plan. (Training adds 2 x 4 bytes per
+// parameter for Adam's moments.)
+int64_t model_memory_bytes(const ModelConfig& config, int batch);

@@ -1,12 +1,21 @@
-// optimizer.cpp — dispatch to Adam or SGD: see optimizer.h.
+// optimizer.cpp — dispatch to Adam or SGD, fast or reference: see optimizer.h.
 #include "nn/optimizer.h"
 
+#include "fast/optimizers.h"
+
 void optimizer_update_range(float* params, const float* grads, int64_t first, int64_t count,
-                            OptimizerState& state, const OptimizerConfig& config, ThreadPool& pool) {
+                            OptimizerState& state, const OptimizerConfig& config, KernelSet kernels,
+                            ThreadPool& pool) {
     float* p = params + first;
     const float* g = grads + first;
-    if (config.kind == OptimizerKind::Sgd)
-        sgd_update(p, state.m.data() + first, g, count, config.sgd, pool);
-    else
-        adam_update(p, state.m.data() + first, state.v.data() + first, g, count, state.step, config.adam, pool);
+    float* m = state.m.data() + first;
+    float* v = state.v.data() + first;
+    const bool fast = kernels == KernelSet::Fast;
+    if (config.kind == OptimizerKind::Sgd) {
+        if (fast) fast::sgd_update(p, m, g, count, config.sgd, pool);
+        else reference::sgd_update(p, m, g, count, config.sgd);
+    } else {
+        if (fast) fast::adam_update(p, m, v, g, count, state.step, config.adam, pool);
+        else reference::adam_update(p, m, v, g, count, state.step, config.adam);
+    }
 }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "nn/adam.h"
+#include "nn/layers.h"  // KernelSet
 #include "nn/sgd.h"
 
 class ThreadPool;
@@ -30,8 +31,10 @@ struct OptimizerState {
 };
 
 // Update number state.step (the caller advances it once per step) of the
-// parameters [first, first + count) from their gradients. train_step updates
-// each layer this way as soon as its gradients are complete; the arithmetic
-// of each parameter does not depend on the range it is updated in.
+// parameters [first, first + count) from their gradients, with the fast or
+// the reference kernels. train_step updates each layer this way as soon as
+// its gradients are complete; the arithmetic of each parameter does not
+// depend on the range it is updated in.
 void optimizer_update_range(float* params, const float* grads, int64_t first, int64_t count,
-                            OptimizerState& state, const OptimizerConfig& config, ThreadPool& pool);
+                            OptimizerState& state, const OptimizerConfig& config, KernelSet kernels,
+                            ThreadPool& pool);

@@ -3,6 +3,7 @@
 // the standard library's unspecified distributions.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <utility>
 #include <vector>

@@ -21,6 +21,8 @@ StepResult train_step(Model& model, const float* input, const uint8_t* labels, i
 
 void update_layer(Model& model, const LayerParameters& layer, OptimizerState& state,
                   const OptimizerConfig& optimizer, ThreadPool& pool) {
+    const TimeInto time(model.timing ? &model.timing->update : nullptr);
     for (const ParamInfo& p : {layer.weight, layer.bias})
-        optimizer_update_range(model.params.data(), model.grads.data(), p.offset, p.size, state, optimizer, pool);
+        optimizer_update_range(model.params.data(), model.grads.data(), p.offset, p.size, state, optimizer,
+                               model.kernels, pool);
 }

@@ -9,18 +9,18 @@
 // down, and each layer is updated as soon as its gradients are complete,
 // while they (and its weights, just read for its input's gradient) are still
 // in cache. Every parameter gets the same arithmetic as one update of all of
-// them after backward, so the bits are the same; it only saves the trip
-// through memory (on dense2's 9.4 MB of weights and gradients, about 5% of a
-// step on one thread).
+// them after backward, so the bits are the same; it only saves a trip
+// through memory for every weight and gradient.
 //
-// It is written here once, and used by ./alexnet train, by bench and by the
-// tests. Leaves out: reading the batch, progress, checkpoints (train.cpp).
+// It is written here once, and used by ./alexnet train, by bench (with
+// Model::timing set) and by the tests. Leaves out: reading the batch,
+// progress, checkpoints (app/train.cpp).
 #pragma once
 
 #include <cstdint>
 
-#include "nn/optimizer.h"
 #include "nn/model.h"
+#include "nn/optimizer.h"
 
 class ThreadPool;
 
@@ -37,6 +37,7 @@ StepResult train_step(Model& model, const float* input, const uint8_t* labels, i
                       const OptimizerConfig& optimizer, ThreadPool& pool);
 
 // What train_step does after each layer's backward: that layer's weight and
-// bias updated (update number state.step) from their gradients. bench times it.
+// bias updated (update number state.step) from their gradients, with the
+// model's kernel set.
 void update_layer(Model& model, const LayerParameters& layer, OptimizerState& state,
                   const OptimizerConfig& optimizer, ThreadPool& pool);

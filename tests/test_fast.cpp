@@ -1,0 +1,235 @@
+// tests/test_fast.cpp — every fast kernel (src/fast/) against its reference
+// twin (nn/layers.h, nn/adam.h, nn/sgd.h), on shapes with edges and odd
+// sizes, and on several thread counts. Where the fast version adds in the
+// same order as the reference (copies, im2col, col2im, max-pooling, ReLU,
+// dropout) the results must be identical; where it sums in another order
+// (the GEMMs, LRN's square roots, Adam's folded corrections) they must agree
+// to float rounding, and stay the same bits for any thread count.
+#include <cstring>
+
+#include "catch.hpp"
+#include "fast/conv.h"
+#include "fast/layers.h"
+#include "fast/optimizers.h"
+#include "fast/thread_pool.h"
+#include "helpers.h"
+#include "nn/layers.h"
+
+namespace {
+
+const ConvGeometry kGeometries[] = {
+    {2, 3, 9, 9, 4, 3, 1, 1},     // 3x3 "same"
+    {2, 2, 13, 11, 3, 5, 2, 2},   // strided, non-square, padded
+    {3, 1, 23, 23, 2, 11, 4, 0},  // conv1's kernel and stride
+    {5, 2, 14, 14, 7, 11, 4, 0},  // 14 - 11 = 3 is not a multiple of 4: unread rows
+    {4, 3, 3, 3, 5, 3, 1, 1},     // 3x3 maps, as conv3-5
+};
+
+size_t in_floats(const ConvGeometry& g) { return static_cast<size_t>(g.batch) * g.in_channels * g.in_h * g.in_w; }
+size_t out_floats(const ConvGeometry& g) { return static_cast<size_t>(g.batch) * g.out_channels * g.out_h() * g.out_w(); }
+size_t col_floats(const ConvGeometry& g) { return static_cast<size_t>(g.col_rows()) * g.col_cols(); }
+
+// max |fast - reference| <= tolerance * (1 + max |reference|)
+void check_close(const char* what, const std::vector<float>& fast, const std::vector<float>& ref, double tolerance) {
+    REQUIRE(fast.size() == ref.size());
+    double largest = 0;
+    for (float v : ref) largest = std::max(largest, static_cast<double>(std::fabs(v)));
+    const MaxDiff d = max_abs_diff(fast.data(), ref.data(), ref.size());
+    INFO(what << ": max diff " << d.diff << " at " << d.index << " (fast " << fast[d.index] << ", reference "
+              << ref[d.index] << "), largest " << largest);
+    CHECK(d.diff <= tolerance * (1.0 + largest));
+}
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), sizeof(float) * a.size()) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("fast im2col and col2im equal the reference, image by image as threads run them", "[fast][conv]") {
+    for (const ConvGeometry& g : kGeometries) {
+        INFO("geometry " << g.batch << "x" << g.in_channels << "x" << g.in_h << "x" << g.in_w << " K " << g.kernel);
+        const auto x = random_vector(in_floats(g), 6);
+        std::vector<float> col(col_floats(g), -1.0f), ref(col_floats(g), -2.0f);
+        for (int n = 0; n < g.batch; ++n) fast::im2col(col.data(), x.data(), g, n, 1);
+        reference::im2col(ref.data(), x.data(), g);
+        CHECK(same_bits(col, ref));  // copies: exact
+        fast::im2col(col.data(), x.data(), g, 0, g.batch);  // all images in one call
+        CHECK(same_bits(col, ref));
+        // col2im adds each pixel's contributions in the same (kh, kw) order.
+        const auto y = random_vector(col_floats(g), 7);
+        std::vector<float> back(in_floats(g), -1.0f), back_ref(in_floats(g), -2.0f);
+        for (int n = 0; n < g.batch; ++n) fast::col2im(back.data(), y.data(), g, n, 1);
+        reference::col2im(back_ref.data(), y.data(), g);
+        CHECK(same_bits(back, back_ref));
+    }
+}
+
+TEST_CASE("fast conv_forward and conv_backward agree with the direct loops, any thread count", "[fast][conv]") {
+    for (const ConvGeometry& g : kGeometries) {
+        INFO("geometry " << g.batch << "x" << g.in_channels << "x" << g.in_h << "x" << g.in_w << " K " << g.kernel);
+        const auto x = random_vector(in_floats(g), 3);
+        const auto w = random_vector(static_cast<size_t>(g.out_channels) * g.col_rows(), 4);
+        const auto b = random_vector(g.out_channels, 5);
+        const auto dout = random_vector(out_floats(g), 8);
+        std::vector<float> out_ref(out_floats(g)), dw_ref(w.size()), db_ref(b.size()), dx_ref(in_floats(g));
+        reference::conv_forward(out_ref.data(), x.data(), w.data(), b.data(), g);
+        reference::conv_backward(dw_ref.data(), db_ref.data(), dx_ref.data(), dout.data(), x.data(), w.data(), g);
+        std::vector<float> first_out, first_dw;
+        for (int threads : {1, 3}) {
+            ThreadPool pool(threads);
+            std::vector<float> out(out_floats(g)), col(col_floats(g)), scratch(g.out_channels * g.col_cols());
+            fast::conv_forward(out.data(), col.data(), scratch.data(), x.data(), w.data(), b.data(), g, pool);
+            check_close("forward", out, out_ref, 1e-5);
+            std::vector<float> dw(w.size()), db(b.size()), dx(in_floats(g), 9.0f), dcol(col_floats(g));
+            fast::conv_backward(dw.data(), db.data(), dx.data(), scratch.data(), dcol.data(), dout.data(), col.data(),
+                                w.data(), g, pool);
+            check_close("dweight", dw, dw_ref, 1e-5);
+            check_close("dbias", db, db_ref, 1e-5);
+            check_close("dinput", dx, dx_ref, 1e-5);
+            if (first_out.empty()) {
+                first_out = out;
+                first_dw = dw;
+            } else {
+                CHECK(same_bits(out, first_out));
+                CHECK(same_bits(dw, first_dw));
+            }
+        }
+    }
+}
+
+TEST_CASE("fast dense forward and backward agree with the reference loops", "[fast][dense]") {
+    ThreadPool pool(2);
+    for (auto [B, IN, OUT] : {std::array<int, 3>{5, 37, 19}, {32, 300, 64}, {1, 64, 10}, {33, 17, 260}}) {
+        const auto x = random_vector(B * IN, 10), w = random_vector(OUT * IN, 11), b = random_vector(OUT, 12);
+        const auto dout = random_vector(B * OUT, 13);
+        std::vector<float> out(B * OUT), out_ref(B * OUT);
+        fast::dense_forward(out.data(), x.data(), w.data(), b.data(), B, IN, OUT, pool);
+        reference::dense_forward(out_ref.data(), x.data(), w.data(), b.data(), B, IN, OUT);
+        check_close("forward", out, out_ref, 1e-5);
+        std::vector<float> dw(w.size()), db(b.size()), dx(x.size()), dw_ref(w.size()), db_ref(b.size()), dx_ref(x.size());
+        fast::dense_backward(dw.data(), db.data(), dx.data(), dout.data(), x.data(), w.data(), B, IN, OUT, pool);
+        reference::dense_backward(dw_ref.data(), db_ref.data(), dx_ref.data(), dout.data(), x.data(), w.data(), B, IN, OUT);
+        check_close("dweight", dw, dw_ref, 1e-5);
+        check_close("dbias", db, db_ref, 1e-6);
+        check_close("dinput", dx, dx_ref, 1e-5);
+    }
+}
+
+TEST_CASE("fast ReLU and dropout equal the reference, the same masks on any thread count", "[fast][relu][dropout]") {
+    const int64_t n = 100003;  // not a multiple of any chunk
+    const auto x = random_vector(n, 14);
+    const auto dy = random_vector(n, 15);
+    std::vector<float> ref = x;
+    reference::relu_forward(ref.data(), n);
+    std::vector<float> dref(n);
+    reference::relu_backward(dref.data(), dy.data(), ref.data(), n);
+    std::vector<float> dropped_ref = x, ddropped_ref(n);
+    std::vector<uint8_t> keep_ref(n);
+    reference::dropout_forward(dropped_ref.data(), keep_ref.data(), n, 0.4f, 77);
+    reference::dropout_backward(ddropped_ref.data(), dy.data(), keep_ref.data(), n, 0.4f);
+    for (int threads : {1, 2, 5}) {
+        ThreadPool pool(threads);
+        std::vector<float> y = x, dx(n);
+        fast::relu_forward(y.data(), n, pool);
+        fast::relu_backward(dx.data(), dy.data(), y.data(), n, pool);
+        CHECK(same_bits(y, ref));
+        CHECK(same_bits(dx, dref));
+        std::vector<float> dropped = x, ddropped(n);
+        std::vector<uint8_t> keep(n);
+        fast::dropout_forward(dropped.data(), keep.data(), n, 0.4f, 77, pool);
+        fast::dropout_backward(ddropped.data(), dy.data(), keep.data(), n, 0.4f, pool);
+        CHECK(keep == keep_ref);
+        CHECK(same_bits(dropped, dropped_ref));
+        CHECK(same_bits(ddropped, ddropped_ref));
+    }
+}
+
+TEST_CASE("fast max-pooling equals the reference: values, winners and gradients, both windows", "[fast][pool]") {
+    ThreadPool pool(3);
+    for (int window : {2, 3})
+        for (int h : {1, 2, 3, 6, 7})
+            for (int w : {2, 3, 4, 7, 12}) {
+                PoolGeometry g;
+                g.planes = 5;
+                g.in_h = h;
+                g.in_w = w;
+                g.window = window;
+                g.stride = 2;
+                INFO(window << "x" << window << " on " << h << "x" << w);
+                // Small integers: many ties, so the tie rule is exercised too.
+                auto x = random_vector(g.planes * h * w, 40 + h * 8 + w, 0.0f, 4.0f);
+                for (float& v : x) v = std::floor(v);
+                x[x.size() / 2] = std::nanf("");
+                const size_t outs = static_cast<size_t>(g.planes) * g.out_h() * g.out_w();
+                std::vector<float> y(outs), y_ref(outs);
+                std::vector<int32_t> a(outs), a_ref(outs);
+                fast::maxpool_forward(y.data(), a.data(), x.data(), g, pool);
+                reference::maxpool_forward(y_ref.data(), a_ref.data(), x.data(), g);
+                CHECK(a == a_ref);
+                for (size_t o = 0; o < outs; ++o) CHECK((y[o] == y_ref[o] || (std::isnan(y[o]) && std::isnan(y_ref[o]))));
+                const auto dy = random_vector(outs, 3);
+                std::vector<float> dx(x.size(), 5.0f), dx_ref(x.size());
+                fast::maxpool_backward(dx.data(), dy.data(), a.data(), g, pool);
+                reference::maxpool_backward(dx_ref.data(), dy.data(), a_ref.data(), g);
+                CHECK(same_bits(dx, dx_ref));
+            }
+}
+
+TEST_CASE("fast LRN agrees with the reference's pow, forward and backward", "[fast][lrn]") {
+    const int batch = 3, channels = 9, plane = 7;
+    const auto x = random_vector(batch * channels * plane, 50, 0.0f, 80.0f);
+    const auto dy = random_vector(x.size(), 51);
+    std::vector<float> y_ref(x.size()), s_ref(x.size()), dx_ref(x.size());
+    reference::lrn_forward(y_ref.data(), s_ref.data(), x.data(), batch, channels, plane);
+    reference::lrn_backward(dx_ref.data(), dy.data(), x.data(), s_ref.data(), batch, channels, plane);
+    for (int threads : {1, 4}) {
+        ThreadPool pool(threads);
+        std::vector<float> y(x.size()), s(x.size()), dx(x.size());
+        fast::lrn_forward(y.data(), s.data(), x.data(), batch, channels, plane, pool);
+        fast::lrn_backward(dx.data(), dy.data(), x.data(), s.data(), batch, channels, plane, pool);
+        check_close("scale", s, s_ref, 1e-6);
+        check_close("forward", y, y_ref, 1e-6);
+        check_close("backward", dx, dx_ref, 1e-5);
+    }
+}
+
+TEST_CASE("fast Adam and SGD agree with the reference over several steps, with and without weight decay",
+          "[fast][adam][sgd]") {
+    const int64_t n = 70001;
+    for (double decay : {0.0, 0.05}) {
+        AdamConfig adam;
+        adam.lr = 1e-2;
+        adam.weight_decay = decay;
+        SgdConfig sgd;
+        sgd.lr = 0.05;
+        sgd.momentum = 0.8;
+        sgd.weight_decay = decay;
+        auto w_ref = random_vector(n, 1), w_fast = w_ref, s_ref = w_ref, s_fast = w_ref;
+        std::vector<float> m_ref(n), v_ref(n), m_fast(n), v_fast(n), vel_ref(n), vel_fast(n);
+        ThreadPool pool(3);
+        for (int64_t step = 1; step <= 5; ++step) {
+            const auto g = random_vector(n, 10 + step);
+            reference::adam_update(w_ref.data(), m_ref.data(), v_ref.data(), g.data(), n, step, adam);
+            fast::adam_update(w_fast.data(), m_fast.data(), v_fast.data(), g.data(), n, step, adam, pool);
+            reference::sgd_update(s_ref.data(), vel_ref.data(), g.data(), n, sgd);
+            fast::sgd_update(s_fast.data(), vel_fast.data(), g.data(), n, sgd, pool);
+        }
+        INFO("weight decay " << decay);
+        check_close("Adam weights", w_fast, w_ref, 2e-6);
+        check_close("Adam first moments", m_fast, m_ref, 1e-6);
+        check_close("Adam second moments", v_fast, v_ref, 1e-6);
+        check_close("SGD weights", s_fast, s_ref, 1e-6);
+        check_close("SGD velocity", vel_fast, vel_ref, 1e-6);
+        // The same bits on one thread.
+        auto w1 = random_vector(n, 1);
+        std::vector<float> m1(n), v1(n);
+        ThreadPool one(1);
+        auto w3 = w1;
+        std::vector<float> m3(n), v3(n);
+        const auto g = random_vector(n, 11);
+        fast::adam_update(w1.data(), m1.data(), v1.data(), g.data(), n, 1, adam, one);
+        fast::adam_update(w3.data(), m3.data(), v3.data(), g.data(), n, 1, adam, pool);
+        CHECK(same_bits(w1, w3));
+    }
+}
