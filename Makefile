@@ -83,9 +83,10 @@ data:
 test: $(BUILD)/run_tests $(BUILD)/alexnet
 	ALEXNET_BIN="$(RUN) $(BUILD)/alexnet" $(RUN) $(BUILD)/run_tests
 
-# The floor (50%) is far below what the register-blocked kernel reaches
-# (70-85%) and far above what a kernel the compiler failed to vectorise gets
-# (2-6%), so a noisy machine does not trip it but that regression does.
+# The floor (half the peak) is far below what the register-blocked kernel
+# reaches and far above what a kernel the compiler failed to vectorise gets,
+# so a noisy machine does not trip it but that regression does
+# (docs/performance.md has the figures).
 GATE_BUILDS := g++:native g++:x86-64-v3 clang++:native
 bench-gate:
 	@for b in $(GATE_BUILDS); do \

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/ablation.sh — the README's ablation table: the default recipe, each
+# scripts/ablation.sh — the ablation table of docs/experiments.md: the default recipe, each
 # of the AlexNet paper's ideas added to it alone, and --recipe best, each
 # trained with 3 seeds. Prints one markdown row per recipe (test accuracy
 # mean and range, median wall time, median training images/s, largest peak

@@ -24,7 +24,7 @@ Two uses:
       uint32 rank, rank uint32 dimensions, and the float32 values.
 
   python3 scripts/pytorch_reference.py predict MODEL IMG.pgm [...]
-      loads an alexnet checkpoint (the README's format) into PyTorch, applies
+      loads an alexnet checkpoint (docs/checkpoint-format.md) into PyTorch, applies
       the plain preprocessing (bilinear resize to 28x28 if needed, then to the
       model's size) and prints one JSON line per image, like
       ./alexnet predict --json --plain-resize, so the two can be compared
@@ -43,7 +43,7 @@ import torch.nn.functional as F
 
 
 class AlexNet(nn.Module):
-    """The layer table of DESIGN.md; layouts match the C++ program (NCHW, OIHW, [out][in])."""
+    """The layer table of src/nn/model.cpp (conv_specs); layouts match the C++ program (NCHW, OIHW, [out][in])."""
 
     def __init__(self, filters=8, image_size=56, channels=1, classes=10, lrn=False, pool_window=2):
         super().__init__()
@@ -89,7 +89,7 @@ class AlexNet(nn.Module):
 
 
 # ---------------------------------------------------------------------------
-# Checkpoint and PGM readers (the formats in README.md)
+# Checkpoint and PGM readers (docs/checkpoint-format.md, and PGM)
 
 def load_checkpoint(path):
     data = open(path, "rb").read()

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstring>
 #include <cstdlib>
+#include <sstream>
 #include <thread>
 
 #include "app/checkpoint.h"
@@ -538,4 +539,27 @@ TEST_CASE("serve: the page, the API, 4xx for bad requests, a slow client dropped
     REQUIRE(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
     CHECK(read_file(log).find("stopped (signal 2)") != std::string::npos);
+}
+
+TEST_CASE("every flag the README names for a command is one that command's --help lists", "[cli]") {
+    // The README's table of commands: one row per command, "| `./alexnet NAME ...` | ... --flag ... |".
+    std::istringstream readme(read_file("README.md"));
+    int rows = 0, flags = 0;
+    for (std::string line; std::getline(readme, line);) {
+        if (line.rfind("| `./alexnet ", 0) != 0) continue;
+        const std::string command = line.substr(13, line.find_first_of(" `", 13) - 13);
+        const RunResult help = run_alexnet(command + " --help");
+        INFO("README row: " << line);
+        REQUIRE(help.exit_code == 0);
+        ++rows;
+        for (size_t at = line.find("--"); at != std::string::npos; at = line.find("--", at + 2)) {
+            const size_t end = line.find_first_not_of("abcdefghijklmnopqrstuvwxyz-", at + 2);
+            const std::string flag = line.substr(at, end - at);
+            INFO("flag " << flag);
+            CHECK(help.out.find("  " + flag + " ") != std::string::npos);
+            ++flags;
+        }
+    }
+    CHECK(rows >= 10);  // every command has its row
+    CHECK(flags >= 10);
 }

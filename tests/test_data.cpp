@@ -1,7 +1,7 @@
 // tests/test_data.cpp — the readers and writers: IDX files (good and crafted
 // bad ones), the data split and order, preprocessing against hand-computed
 // bilinear values, PGM round trips and bad PGMs, checkpoint round trips,
-// corruption, and a checkpoint written byte by byte from the README's format.
+// corruption, and a checkpoint written byte by byte from docs/checkpoint-format.md.
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -364,7 +364,7 @@ TEST_CASE("checkpoint loader refuses corrupt, truncated and foreign files", "[ch
 }
 
 TEST_CASE("a checkpoint written byte by byte from the documented format loads", "[checkpoint]") {
-    // What an outside tool would do (README, "Checkpoint format"): little-endian
+    // What an outside tool would do (docs/checkpoint-format.md): little-endian
     // fields, every tensor with its name and shape, no training state, CRC-32.
     // Flags bit 1 asks for LRN, bit 2 for 3x3 pooling; 0 is what every file
     // written before they existed holds.

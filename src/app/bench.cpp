@@ -376,8 +376,8 @@ std::string build_description() {
 
 // The speed gate (make bench-gate, CI): SGEMM at 1024^3 on one thread as a
 // fraction of the same thread's FMA peak. The floor is far below what a
-// register-blocked kernel reaches (75-85%) and far above what a kernel the
-// compiler failed to vectorise gets (2-6%), so machine noise does not trip it.
+// register-blocked kernel reaches and far above what a kernel the compiler
+// failed to vectorise gets, so machine noise does not trip it.
 int check_sgemm(double min_fraction) {
     ThreadPool one(1);
     // Another process on the machine can only slow a measurement down, so

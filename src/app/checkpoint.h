@@ -1,7 +1,7 @@
 // checkpoint.h — saving and loading a trained model (and, for --resume, the
-// optimizer state) in a documented little-endian binary format. README.md
-// ("Checkpoint format") describes it byte by byte, so other tools can write
-// checkpoints that predict and train --init accept.
+// optimizer state) in a documented little-endian binary format.
+// docs/checkpoint-format.md describes it byte by byte, so other tools can
+// write checkpoints that predict and train --init accept.
 //
 // Leaves out: endianness conversion on big-endian hosts (the format is
 // little-endian and so are x86-64 and AArch64).

@@ -16,6 +16,7 @@
 #include "app/report.h"
 #include "app/serve.h"
 #include "app/train.h"
+#include "app/walkthrough.h"
 #include "fast/thread_pool.h"
 #include "nn/model.h"
 
@@ -344,6 +345,26 @@ int command_serve(const Args& args) {
 }
 
 // ---------------------------------------------------------------------------
+// walkthrough
+
+int command_walkthrough(const Args& args) {
+    CommandLine cl;
+    cl.usage = "./alexnet walkthrough [SECTION]";
+    cl.about = std::string("Prints the worked numbers of docs/walkthrough.md, computed by the reference\n"
+                           "kernels: every section, or one of ") + kWalkthroughSections + ".";
+    cl.positional = "SECTION";
+    if (!cl.parse(args)) return 0;
+    if (cl.arguments.size() > 1) cl.fail("walkthrough takes one section at most");
+    const std::string section = cl.arguments.empty() ? "" : cl.arguments[0];
+    try {
+        run_walkthrough(section);
+    } catch (const std::invalid_argument&) {
+        cl.fail("no section '" + section + "'; the sections are " + kWalkthroughSections);
+    }
+    return 0;
+}
+
+// ---------------------------------------------------------------------------
 // The commands
 
 struct Command {
@@ -361,6 +382,7 @@ const Command kCommands[] = {
     {"plot", "redraw the loss and accuracy curves of a training history as SVG", command_plot},
     {"visualize", "pictures of conv1's filters and of every conv layer's feature maps", command_visualize},
     {"serve", "a web page to draw a digit on and watch every layer respond", command_serve},
+    {"walkthrough", "the worked numbers of docs/walkthrough.md, from the reference kernels", command_walkthrough},
     {"bench", "measure the machine's limits, SGEMM, training and inference speed", command_bench},
 };
 

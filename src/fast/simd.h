@@ -4,13 +4,13 @@
 // GCC/Clang vector types: `Vec` is W floats that live in one vector register,
 // and `a * b` on two Vecs is one vector instruction. Plain `float acc[6][16]`
 // loops leave the vector width to the auto-vectoriser, whose choice differs by
-// compiler and CPU (g++ 12 turns such a loop into 128-bit code with spilled
-// accumulators under -march=znver3); with Vec the width is in the source.
+// compiler and CPU (it can pick half-width vectors and spill the accumulators
+// to the stack); with Vec the width is in the source.
 //
 //   target (first that the compiler enables)   W    name
-//   AVX-512F  (-march=x86-64-v4, Zen 4/5, ...)  16   AVX-512
-//   AVX       (-march=x86-64-v3, Haswell, ...)   8   AVX2 (or AVX without FMA)
-//   NEON      (every aarch64)                    4   NEON
+//   AVX-512F  (-march=x86-64-v4, ...)             16   AVX-512
+//   AVX       (-march=x86-64-v3, ...)              8   AVX2 (or AVX without FMA)
+//   NEON      (every aarch64)                     4   NEON
 //   anything else (SSE2 on x86-64, ...)           4   generic, the compiler's choice
 //
 // fmadd(a, b, c) = a*b + c with ONE rounding, on every target with FMA
