@@ -584,3 +584,152 @@ TEST_CASE("resize_area averages the input area under each output pixel", "[prepr
     CHECK(two[0] == Approx((0 * 1.0 + 3 * 0.5) / 1.5));
     CHECK(two[1] == Approx((3 * 0.5 + 6 * 1.0) / 1.5));
 }
+
+TEST_CASE("resize_area reads only the input area under each output pixel: a NaN spoils only its own", "[preprocess]") {
+    // 4x4 -> 2x2, each output the mean of a 2x2 block. A NaN at (1, 0) lies
+    // in the block of output (0, 0) only; it is the pixel right after the
+    // last column of row 0, so reading one column too far would spoil
+    // output (0, 1) too.
+    float in[16];
+    for (int i = 0; i < 16; ++i) in[i] = static_cast<float>(i);
+    in[4] = std::nanf("");
+    float out[4];
+    resize_area(out, 2, 2, in, 4, 4);
+    CHECK(std::isnan(out[0]));
+    CHECK(out[1] == Approx((2 + 3 + 6 + 7) / 4.0));
+    CHECK(out[2] == Approx((8 + 9 + 12 + 13) / 4.0));
+    CHECK(out[3] == Approx((10 + 11 + 14 + 15) / 4.0));
+    // Likewise down the rows: a NaN in the first pixel of the row after a block.
+    float tall[12] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};  // 6 x 2 -> 2 x 1
+    tall[6] = std::nanf("");                                 // row 3, column 0: the second block
+    float column[2];
+    resize_area(column, 2, 1, tall, 6, 2);
+    CHECK(column[0] == Approx(1.0));
+    CHECK(std::isnan(column[1]));
+    // Upscaling by area: every output inside one input pixel is that pixel.
+    const float two[2] = {2, 8};
+    float four[4];
+    resize_area(four, 1, 4, two, 1, 2);
+    CHECK(four[0] == Approx(2.0));
+    CHECK(four[1] == Approx(2.0));
+    CHECK(four[2] == Approx(8.0));
+    CHECK(four[3] == Approx(8.0));
+}
+
+TEST_CASE("to_mnist_form: a mid-grey border counts as dark; a digit is placed whole even when its mass is off-centre",
+          "[preprocess]") {
+    // A border of exactly 0.5 is not "light": the image is not inverted, and
+    // the brighter stroke inside is the digit.
+    const int side = 30;
+    std::vector<float> grey(side * side, 0.5f), out(kMnistPixels);
+    for (int y = 8; y < 22; ++y) grey[y * side + 15] = 1.0f;
+    to_mnist_form(out.data(), grey.data(), side, side);
+    float brightest = 0.0f;
+    for (float v : out) brightest = std::max(brightest, v);
+    CHECK(brightest == Approx(1.0));
+    CHECK(out[0] == 0.0f);
+    // The same stroke a hair above mid-grey: inverted, so the darker
+    // surroundings of the stroke are the ink and fill the 20x20 box.
+    std::vector<float> light = grey;
+    for (int y = 0; y < side; ++y)
+        for (int x = 0; x < side; ++x)
+            if (y == 0 || x == 0 || y == side - 1 || x == side - 1) light[y * side + x] = 0.5001f;
+    std::vector<float> inverted(kMnistPixels);
+    to_mnist_form(inverted.data(), light.data(), side, side);
+    CHECK(inverted != out);
+
+    // An L whose mass sits in its long bottom bar: centring the mass alone
+    // would push the top of the box off the 28x28 field, so it is clamped
+    // at the edge and no ink is lost.
+    const int h = 50, w = 50;
+    std::vector<float> ell(h * w, 0.0f);
+    for (int y = 5; y < 45; ++y) ell[y * w + 5] = 1.0f;                        // a thin upright
+    for (int y = 35; y < 45; ++y)
+        for (int x = 5; x < 45; ++x) ell[y * w + x] = 1.0f;                    // a heavy foot
+    std::vector<float> placed(kMnistPixels);
+    to_mnist_form(placed.data(), ell.data(), h, w);
+    int top = 28, bottom = -1;
+    double ink = 0;
+    for (int y = 0; y < 28; ++y)
+        for (int x = 0; x < 28; ++x) {
+            const float v = placed[y * 28 + x];
+            ink += v;
+            if (v > 0.25f) { top = std::min(top, y); bottom = std::max(bottom, y); }  // the upright is half a pixel wide
+        }
+    CHECK(bottom - top + 1 == 20);  // the whole 20-pixel box is on the field
+    CHECK(bottom <= 27);
+    CHECK(top >= 0);
+    CHECK(ink > 20 * 5);            // the foot (20 x 5 after scaling) is all there
+}
+
+TEST_CASE("augmentation at fractional offsets blends the four neighbours bilinearly", "[augment]") {
+    std::vector<float> in(kMnistPixels), out(kMnistPixels);
+    Rng rng(8);
+    for (float& v : in) v = rng.uniform();
+    for (auto [sx, sy] : {std::pair<float, float>{0.25f, 0.0f}, {0.0f, 0.5f}, {-0.75f, 0.25f}, {1.5f, -1.25f}}) {
+        Augmentation a;
+        a.shift_x = sx;
+        a.shift_y = sy;
+        augment_image(out.data(), in.data(), a);
+        // Output pixel (x, y) samples the input at (x - sx, y - sy): between
+        // columns floor(x - sx) and +1, weighted by the fractional part.
+        auto at = [&](int y, int x) { return y >= 0 && y < 28 && x >= 0 && x < 28 ? in[y * 28 + x] : 0.0f; };
+        double worst = 0.0;
+        for (int y = 0; y < 28; ++y)
+            for (int x = 0; x < 28; ++x) {
+                const double px = x - sx, py = y - sy;
+                const int x0 = static_cast<int>(std::floor(px)), y0 = static_cast<int>(std::floor(py));
+                const double fx = px - x0, fy = py - y0;
+                const double expected = (1 - fy) * ((1 - fx) * at(y0, x0) + fx * at(y0, x0 + 1)) +
+                                        fy * ((1 - fx) * at(y0 + 1, x0) + fx * at(y0 + 1, x0 + 1));
+                worst = std::max(worst, std::fabs(out[y * 28 + x] - expected));
+            }
+        INFO("shift " << sx << ", " << sy << ": max diff " << worst);
+        CHECK(worst < 1e-5);
+    }
+    // A scale of 2 about the centre: output pixel (x, y) samples (14 + (x + 0.5 - 14) / 2 - 0.5, ...).
+    Augmentation zoom;
+    zoom.scale = 2.0f;
+    augment_image(out.data(), in.data(), zoom);
+    // Output column 14 samples input column 14 + 0.25 - 0.5 = 13.75: a quarter of 13, three quarters of 14.
+    CHECK(out[14 * 28 + 14] == Approx(0.0625 * in[13 * 28 + 13] + 0.1875 * in[13 * 28 + 14] +
+                                      0.1875 * in[14 * 28 + 13] + 0.5625 * in[14 * 28 + 14]).epsilon(1e-5));
+}
+
+TEST_CASE("the elastic field is uniform noise smoothed by a Gaussian of the given sigma, times alpha", "[augment]") {
+    for (float sigma : {4.0f, 2.0f, 1.0f}) {
+        Displacement d;
+        const float alpha = 3.0f;
+        random_displacement(&d, 21, alpha, sigma);
+        // The same draws, smoothed in double by the Gaussian written out here:
+        // taps exp(-t² / 2σ²) for |t| <= 3σ, normalised, zero outside the image.
+        Rng rng(21);
+        std::vector<double> raw_x(kMnistPixels), raw_y(kMnistPixels);
+        for (double& v : raw_x) v = rng.uniform(-1.0f, 1.0f);
+        for (double& v : raw_y) v = rng.uniform(-1.0f, 1.0f);
+        const int r = static_cast<int>(std::ceil(3 * sigma));
+        std::vector<double> taps(2 * r + 1);
+        double total = 0;
+        for (int t = -r; t <= r; ++t) total += taps[t + r] = std::exp(-0.5 * t * t / (sigma * sigma));
+        auto smooth = [&](std::vector<double> f) {
+            std::vector<double> rows(kMnistPixels, 0.0), out(kMnistPixels, 0.0);
+            for (int y = 0; y < 28; ++y)
+                for (int x = 0; x < 28; ++x)
+                    for (int t = -r; t <= r; ++t)
+                        if (x + t >= 0 && x + t < 28) rows[y * 28 + x] += taps[t + r] / total * f[y * 28 + x + t];
+            for (int y = 0; y < 28; ++y)
+                for (int x = 0; x < 28; ++x)
+                    for (int t = -r; t <= r; ++t)
+                        if (y + t >= 0 && y + t < 28) out[y * 28 + x] += taps[t + r] / total * rows[(y + t) * 28 + x];
+            return out;
+        };
+        const auto expected_x = smooth(raw_x), expected_y = smooth(raw_y);
+        double worst = 0;
+        for (int p = 0; p < kMnistPixels; ++p) {
+            worst = std::max(worst, std::fabs(d.dx[p] - alpha * expected_x[p]));
+            worst = std::max(worst, std::fabs(d.dy[p] - alpha * expected_y[p]));
+        }
+        INFO("sigma " << sigma << ": max diff " << worst);
+        CHECK(worst < 1e-5);
+    }
+}

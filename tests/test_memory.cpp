@@ -53,3 +53,28 @@ TEST_CASE("the memory estimate is what the constructor allocates, for any layers
         CHECK(at1 - estimate1 < 16 * 1024);
     }
 }
+
+TEST_CASE("a model larger than the machine, or than 2^31 floats, is refused before anything is allocated",
+          "[model][memory]") {
+    // filters 64 at 320 x 320, batch 256: about 17 GiB, more than 2^31 floats.
+    const ModelConfig big{64, 320, 1, 10};
+    const int64_t need = model_memory_bytes(big, 256);
+    REQUIRE(need > int64_t{4} * INT32_MAX);
+    g_allocated = 0;
+    g_counting = true;
+    const std::string message = [&] {
+        try {
+            Model model(big, 256);
+        } catch (const std::runtime_error& e) {
+            return std::string(e.what());
+        }
+        return std::string("(no error)");
+    }();
+    g_counting = false;
+    INFO(message);
+    CHECK(message.find("filters 64, image size 320 and batch 256 need " + std::to_string(need >> 20) + " MiB") == 0);
+    CHECK(g_allocated < 1024 * 1024);  // the plan's shapes and names, not the buffers
+    // Just below the limit is accepted (planned only, so nothing is allocated here either).
+    CHECK(model_memory_bytes(ModelConfig{8, 56, 1, 10}, 4096) < int64_t{4} * INT32_MAX);
+    CHECK_NOTHROW(Model(ModelConfig{8, 56, 1, 10}, 4096, /*allocate=*/false));
+}

@@ -5,7 +5,9 @@
 
 #include "catch.hpp"
 #include "helpers.h"
+#include "fast/thread_pool.h"
 #include "nn/adam.h"
+#include "nn/optimizer.h"
 #include "nn/schedule.h"
 #include "nn/sgd.h"
 
@@ -145,4 +147,37 @@ TEST_CASE("learning-rate schedules: warm-up, step, cosine and one-cycle at known
         CHECK(kind == k);
     }
     CHECK_FALSE(schedule_from_name("linear", &kind));
+}
+
+TEST_CASE("updating layer by layer is one update of every parameter, for Adam and SGD, fast and reference",
+          "[adam][sgd]") {
+    // Three "layers" of different sizes back to back, as train_step updates
+    // them: each range must read and write its own slice of the moments.
+    const int64_t sizes[] = {37, 1000, 5};
+    const int64_t n = 37 + 1000 + 5;
+    for (OptimizerKind kind : {OptimizerKind::Adam, OptimizerKind::Sgd})
+        for (KernelSet kernels : {KernelSet::Fast, KernelSet::Reference}) {
+            OptimizerConfig config;
+            config.kind = kind;
+            config.set_lr(0.01);
+            ThreadPool pool(2);
+            auto ranged = random_vector(n, 1), whole = ranged;
+            OptimizerState ranged_state(n), whole_state(n);
+            for (int step = 1; step <= 3; ++step) {
+                const auto g = random_vector(n, 10 + step);
+                ++ranged_state.step;
+                ++whole_state.step;
+                int64_t first = 0;
+                for (int64_t size : sizes) {
+                    optimizer_update_range(ranged.data(), g.data(), first, size, ranged_state, config, kernels, pool);
+                    first += size;
+                }
+                optimizer_update_range(whole.data(), g.data(), 0, n, whole_state, config, kernels, pool);
+            }
+            INFO((kind == OptimizerKind::Adam ? "Adam" : "SGD") << (kernels == KernelSet::Fast ? ", fast" : ", reference"));
+            CHECK(ranged == whole);
+            CHECK(ranged_state.m == whole_state.m);
+            CHECK(ranged_state.v == whole_state.v);
+            CHECK(ranged != random_vector(n, 1));  // the weights did move
+        }
 }

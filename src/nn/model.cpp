@@ -130,6 +130,10 @@ int64_t ParameterLayout::total() const {
 
 namespace {
 
+// Every buffer together at most 2^31 floats, so that no size or index within
+// one overflows the kernels' int arithmetic.
+constexpr int64_t kMaxModelBytes = int64_t{4} * INT32_MAX;
+
 int64_t physical_memory_bytes() {
     const long pages = ::sysconf(_SC_PHYS_PAGES), page_size = ::sysconf(_SC_PAGE_SIZE);
     return pages > 0 && page_size > 0 ? static_cast<int64_t>(pages) * page_size : INT64_MAX;
@@ -200,13 +204,17 @@ Model::Model(const ModelConfig& cfg, int batch, bool allocate) : config(cfg), ma
                                std::to_string(dense[0].in_features));
     if (!allocate) return;
 
-    // Refuse, before allocating anything, a configuration this machine cannot hold.
+    // Refuse, before allocating anything, a configuration this machine cannot
+    // hold, or whose buffers the kernels' 32-bit sizes could not index.
+    const std::string what = "filters " + std::to_string(cfg.filters) + ", image size " +
+                             std::to_string(cfg.image_size) + " and batch " + std::to_string(batch) + " need " +
+                             std::to_string(planned_bytes_ >> 20) + " MiB of memory";
     const int64_t available = physical_memory_bytes();
-    if (planned_bytes_ > available || planned_bytes_ / 4 > INT32_MAX)
-        throw std::runtime_error("filters " + std::to_string(cfg.filters) + ", image size " +
-                                 std::to_string(cfg.image_size) + " and batch " + std::to_string(batch) +
-                                 " need " + std::to_string(planned_bytes_ >> 20) +
-                                 " MiB of memory; this machine has " + std::to_string(available >> 20) + " MiB");
+    if (planned_bytes_ > available)
+        throw std::runtime_error(what + "; this machine has " + std::to_string(available >> 20) + " MiB");
+    if (planned_bytes_ > kMaxModelBytes)
+        throw std::runtime_error(what + "; the most a model may use is " + std::to_string(kMaxModelBytes >> 20) +
+                                 " MiB (its kernels count floats in 32-bit integers)");
     params.assign(layout.total(), 0.0f);
     grads.assign(layout.total(), 0.0f);
     for_each_buffer([](auto& buffer) { buffer.allocate(); });
