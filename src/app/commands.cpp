@@ -69,18 +69,18 @@ int run_evaluate(const EvaluateOptions& o, ThreadPool& pool) {
     model.params = ck.params;
     std::vector<uint32_t> indices(test_set.size());
     for (uint32_t i = 0; i < test_set.size(); ++i) indices[i] = i;
-    std::vector<std::array<uint32_t, 3>> mistakes;
+    std::vector<Mistake> mistakes;
     const EvalResult r = evaluate(model, test_set, indices.data(), indices.size(), pool,
                                   o.errors_dir.empty() ? nullptr : &mistakes);
     print_evaluation(r);
     if (format_of(confusion_path, ImageFormat::Pgm) == ImageFormat::Png) write_confusion_png(confusion_path, r.confusion);
     else write_confusion_svg(confusion_path, r.confusion);
     std::printf("\nheat map: %s\n", confusion_path.c_str());
-    for (const auto& [index, truth, predicted] : mistakes) {
+    for (const Mistake& m : mistakes) {
         uint8_t pixels[kMnistPixels], label = 0;
-        test_set.read_batch(pixels, &label, &index, 1);
+        test_set.read_batch(pixels, &label, &m.index, 1);
         char name[64];
-        std::snprintf(name, sizeof name, "/%05u_true%u_pred%u", index, truth, predicted);
+        std::snprintf(name, sizeof name, "/%05u_true%d_pred%d", m.index, m.truth, m.predicted);
         write_image(o.errors_dir + name + image_extension(o.format, 1), pixels, kMnistSide, kMnistSide, 1, o.format);
     }
     if (!o.errors_dir.empty()) std::printf("%zu misclassified images written to %s\n", mistakes.size(), o.errors_dir.c_str());

@@ -51,7 +51,7 @@ void order_for_epoch(uint32_t* train, uint32_t count, uint64_t seed, int epoch, 
 // Evaluation
 
 EvalResult evaluate(Model& model, MnistSet& set, const uint32_t* indices, size_t count,
-                    ThreadPool& pool, std::vector<std::array<uint32_t, 3>>* mistakes) {
+                    ThreadPool& pool, std::vector<Mistake>* mistakes) {
     const ModelConfig& c = model.config;
     const int B = model.max_batch;
     std::vector<uint8_t> pixels(static_cast<size_t>(B) * kMnistPixels), labels(B);
@@ -71,7 +71,7 @@ EvalResult evaluate(Model& model, MnistSet& set, const uint32_t* indices, size_t
             const int predicted = static_cast<int>(std::max_element(p, p + c.classes) - p);
             r.confusion[labels[i]][predicted]++;
             if (mistakes && predicted != labels[i])
-                mistakes->push_back({indices[start + i], labels[i], static_cast<uint32_t>(predicted)});
+                mistakes->push_back({indices[start + i], labels[i], predicted, p[labels[i]]});
         }
         r.total += n;
     }
@@ -127,38 +127,6 @@ void check_writable(const std::string& model_path) {
     std::remove(probe.c_str());
 }
 
-// ---- Interrupts: SIGINT or SIGTERM ask the loop to stop after the current
-// step and save; a second one kills the process as usual.
-
-// Written by the signal handler, read by the training loop: a lock-free
-// atomic is safe in both roles (a volatile sig_atomic_t is only safe within
-// one thread, and the handler may run on any of the pool's threads).
-std::atomic<int> g_stop_signal{0};
-static_assert(std::atomic<int>::is_always_lock_free, "the signal handler needs a lock-free atomic");
-
-extern "C" void request_stop(int signal) { g_stop_signal = signal; }
-
-class StopOnSignal {
-public:
-    StopOnSignal() {
-        g_stop_signal = 0;
-        struct sigaction action {};
-        action.sa_handler = request_stop;
-        sigemptyset(&action.sa_mask);
-        action.sa_flags = SA_RESETHAND;  // the handler runs once; the next signal is fatal
-        sigaction(SIGINT, &action, &old_int_);
-        sigaction(SIGTERM, &action, &old_term_);
-    }
-    ~StopOnSignal() {
-        sigaction(SIGINT, &old_int_, nullptr);
-        sigaction(SIGTERM, &old_term_, nullptr);
-    }
-    bool requested() const { return g_stop_signal != 0; }
-
-private:
-    struct sigaction old_int_ {}, old_term_ {};
-};
-
 // ---- Diagnosis when the loss stops being finite: which layer went first.
 
 bool all_finite(const float* x, int64_t n) {
@@ -180,29 +148,14 @@ std::string non_finite_report(const Model& m, int n) {
     return "the logits are finite but too large for the loss";
 }
 
-// Loss and accuracy summed over the steps of the current epoch.
-struct RunningMeans {
-    double loss_sum = 0.0;
-    int64_t correct = 0, seen = 0;
-    void add(double loss, int correct_in_batch, int n) {
-        loss_sum += loss * n;
-        correct += correct_in_batch;
-        seen += n;
-    }
-    double loss() const { return seen ? loss_sum / seen : 0.0; }
-    double accuracy() const { return seen ? 100.0 * correct / seen : 0.0; }
-};
-
-// How training shows its progress: a live line on a terminal, plain lines
-// every --log-every steps otherwise, none with --quiet; a summary line per
-// epoch; and, either way, <model>.history.csv and <model>.curves.svg.
-class ProgressReporter {
+// <model>.history.csv (a row every --log-every steps and one per epoch) and
+// <model>.curves.svg (redrawn every epoch). A resumed run continues its
+// history; a new run starts a new one.
+class History {
 public:
-    ProgressReporter(const TrainOptions& o, int64_t steps_per_epoch, int64_t first_step, int64_t last_step)
-        : o_(o), steps_per_epoch_(steps_per_epoch), first_step_(first_step), last_step_(last_step),
-          terminal_(::isatty(fileno(stdout)) != 0), start_(Clock::now()),
+    History(const TrainOptions& o, int64_t steps_per_epoch, int64_t first_step)
+        : o_(o), steps_per_epoch_(steps_per_epoch), first_step_(first_step), start_(Clock::now()),
           history_path_(o.model_path + ".history.csv"), curves_path_(o.model_path + ".curves.svg") {
-        // A resumed run continues its history; a new run starts a new one.
         if (o.resume) {
             try {
                 rows_ = read_history(history_path_);
@@ -210,50 +163,12 @@ public:
                 rows_.clear();
             }
         }
-        history_.open(history_path_, o.resume && !rows_.empty() ? std::ios::app : std::ios::trunc);
-        if (!history_) throw std::runtime_error(history_path_ + ": cannot create");
-        if (rows_.empty()) history_ << kHistoryHeader << "\n";
+        file_.open(history_path_, o.resume && !rows_.empty() ? std::ios::app : std::ios::trunc);
+        if (!file_) throw std::runtime_error(history_path_ + ": cannot create");
+        if (rows_.empty()) file_ << kHistoryHeader << "\n";
     }
 
-    void after_step(int epoch, int64_t step, const RunningMeans& m) {
-        const int64_t in_epoch = step - epoch * steps_per_epoch_;
-        const bool log_step = o_.log_every > 0 && (in_epoch % o_.log_every == 0 || step == last_step_);
-        if (log_step) add_row(step, m, nullptr);
-        if (o_.quiet) return;
-        const double seconds = seconds_since(start_);
-        const double rate = (step - first_step_) * static_cast<double>(o_.batch_size) / seconds;
-        const std::string eta = format_duration((last_step_ - step) * static_cast<double>(o_.batch_size) / rate);
-        if (terminal_) {  // redraw at most 10 times a second
-            if (seconds - last_draw_ < 0.1 && in_epoch != steps_per_epoch_) return;
-            last_draw_ = seconds;
-            const int width = 24, filled = static_cast<int>(width * in_epoch / steps_per_epoch_);
-            std::printf("\rEpoch %d/%d [%s%s] %lld/%lld  loss %.4f  acc %.2f%%  %.0f img/s  ETA %s\033[K", epoch + 1,
-                        o_.epochs, std::string(filled, '=').c_str(), std::string(width - filled, ' ').c_str(),
-                        static_cast<long long>(in_epoch), static_cast<long long>(steps_per_epoch_), m.loss(),
-                        m.accuracy(), rate, eta.c_str());
-            std::fflush(stdout);
-        } else if (log_step) {
-            std::printf("epoch %d/%d step %lld/%lld  loss %.4f  acc %.2f%%  %.0f img/s  ETA %s\n", epoch + 1,
-                        o_.epochs, static_cast<long long>(in_epoch), static_cast<long long>(steps_per_epoch_),
-                        m.loss(), m.accuracy(), rate, eta.c_str());
-            std::fflush(stdout);
-        }
-    }
-
-    void after_epoch(int epoch, int64_t step, const RunningMeans& m, const EvalResult* val, double seconds) {
-        add_row(step, m, val);
-        write_curves_svg(curves_path_, rows_, "AlexNet on MNIST: " + o_.model_path);
-        if (terminal_ && !o_.quiet) std::printf("\r\033[K");
-        std::printf("epoch %d/%d: train loss %.4f acc %.2f%%", epoch + 1, o_.epochs, m.loss(), m.accuracy());
-        if (val) std::printf(" | val loss %.4f acc %.2f%%", val->loss, 100.0 * val->accuracy());
-        std::printf(" | %.1f s, %.0f img/s | saved %s\n", seconds, m.seen / seconds, o_.model_path.c_str());
-        std::fflush(stdout);
-    }
-
-    double elapsed() const { return seconds_since(start_); }
-
-private:
-    void add_row(int64_t step, const RunningMeans& m, const EvalResult* val) {
+    void add(int64_t step, const RunningMeans& m, const EvalResult* val) {
         HistoryRow r;
         r.epoch = static_cast<double>(step) / steps_per_epoch_;
         r.step = step;
@@ -264,18 +179,20 @@ private:
         r.seconds = seconds_since(start_);
         r.images_per_second = (step - first_step_) * static_cast<double>(o_.batch_size) / r.seconds;
         rows_.push_back(r);
-        history_ << history_csv_line(r) << "\n";
-        history_.flush();
+        file_ << history_csv_line(r) << "\n";
+        file_.flush();
     }
 
+    void draw_curves() const { write_curves_svg(curves_path_, rows_, "AlexNet on MNIST: " + o_.model_path); }
+    double seconds() const { return seconds_since(start_); }
+
+private:
     const TrainOptions& o_;
-    int64_t steps_per_epoch_, first_step_, last_step_;
-    bool terminal_;
+    int64_t steps_per_epoch_, first_step_;
     Clock::time_point start_;
-    double last_draw_ = -1.0;
     std::string history_path_, curves_path_;
     std::vector<HistoryRow> rows_;
-    std::ofstream history_;
+    std::ofstream file_;
 };
 
 // The network of --resume / --init comes from the checkpoint; a flag that
@@ -298,9 +215,69 @@ void check_config_flags(const std::string& path, const ModelConfig& stored, cons
     }
 }
 
+// The line a run starts with: the network, the data, and the options that
+// change training, when on.
+std::string describe(const TrainOptions& o, int64_t parameters, uint32_t train_count, uint32_t val_count,
+                     int64_t steps_per_epoch, int threads) {
+    std::string options;
+    auto add_option = [&options](const char* format, auto... values) {
+        char part[64];
+        std::snprintf(part, sizeof part, format, values...);
+        options += part;
+    };
+    if (o.schedule != ScheduleKind::Constant || o.warmup > 0)
+        add_option(", %s schedule, warm-up %lld", schedule_name(o.schedule), static_cast<long long>(o.warmup));
+    if (o.optimizer == OptimizerKind::Sgd) add_option(", SGD momentum %g", o.momentum);
+    if (o.weight_decay > 0) add_option(", weight decay %g", o.weight_decay);
+    if (o.dropout > 0) add_option(", dropout %g", o.dropout);
+    if (o.augment) options += ", augmented";
+    if (o.elastic > 0) add_option(", elastic distortion %g", o.elastic);
+    if (o.config.lrn) options += ", LRN";
+    if (o.config.pool_window == 3) options += ", 3x3/2 overlapping pooling";
+    if (o.kernels == KernelSet::Reference) options += ", reference kernels";
+    const ModelConfig& c = o.config;
+    char line[512];
+    std::snprintf(line, sizeof line,
+                  "training AlexNet (filters %d, input %dx%dx%d, %lld parameters) on %zu images, "
+                  "validating on %zu; batch %d, lr %g%s, %d epochs of %lld steps, %d threads",
+                  c.filters, c.channels, c.image_size, c.image_size, static_cast<long long>(parameters),
+                  static_cast<size_t>(train_count), static_cast<size_t>(val_count), o.batch_size, o.lr,
+                  options.c_str(), o.epochs, static_cast<long long>(steps_per_epoch), threads);
+    return line;
+}
+
 }  // namespace
 
-int train(const TrainOptions& opt, ThreadPool& pool) {
+// ---------------------------------------------------------------------------
+// Control
+
+void TrainingControl::request_stop(int reason) {
+    stop = reason;
+    std::lock_guard<std::mutex> lock(mutex_);
+    changed_.notify_all();
+}
+
+void TrainingControl::pause() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    paused = true;
+}
+
+void TrainingControl::resume() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    paused = false;
+    changed_.notify_all();
+}
+
+void TrainingControl::wait_while_paused() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [this] { return !paused || stop != 0; });
+}
+
+// ---------------------------------------------------------------------------
+// The run
+
+TrainOutcome run_training(const TrainOptions& opt, ThreadPool& pool, TrainingObserver& observer,
+                          TrainingControl& control) {
     // ---- Options, possibly from the checkpoint being continued
     TrainOptions o = opt;
     Checkpoint start;
@@ -369,34 +346,20 @@ int train(const TrainOptions& opt, ThreadPool& pool) {
     // The schedule spans the planned run (epochs x steps per epoch), whatever
     // --steps or --resume cut out of it, so a resumed run follows the same curve.
     const Schedule schedule{o.schedule, o.lr, o.warmup, static_cast<int64_t>(o.epochs) * steps_per_epoch};
-    std::string options;  // the options that change training, when on
-    auto add_option = [&options](const char* format, auto... values) {
-        char part[64];
-        std::snprintf(part, sizeof part, format, values...);
-        options += part;
-    };
-    if (o.schedule != ScheduleKind::Constant || o.warmup > 0)
-        add_option(", %s schedule, warm-up %lld", schedule_name(o.schedule), static_cast<long long>(o.warmup));
-    if (o.optimizer == OptimizerKind::Sgd) add_option(", SGD momentum %g", o.momentum);
-    if (o.weight_decay > 0) add_option(", weight decay %g", o.weight_decay);
-    if (o.dropout > 0) add_option(", dropout %g", o.dropout);
-    if (o.augment) options += ", augmented";
-    if (o.elastic > 0) add_option(", elastic distortion %g", o.elastic);
-    if (c.lrn) options += ", LRN";
-    if (c.pool_window == 3) options += ", 3x3/2 overlapping pooling";
-    std::printf("training AlexNet (filters %d, input %dx%dx%d, %lld parameters) on %zu images, "
-                "validating on %zu; batch %d, lr %g%s, %d epochs of %lld steps, %d threads\n",
-                c.filters, c.channels, c.image_size, c.image_size,
-                static_cast<long long>(model.parameter_count()), static_cast<size_t>(train_count),
-                static_cast<size_t>(val_count), B, o.lr, options.c_str(), o.epochs,
-                static_cast<long long>(steps_per_epoch), pool.size());
-    if (state.optimizer.step > 0) std::printf("resuming at step %lld\n", static_cast<long long>(state.optimizer.step));
-    std::fflush(stdout);
+
+    TrainingPlan plan;
+    plan.options = o;
+    plan.first_step = state.optimizer.step;
+    plan.last_step = last_step;
+    plan.steps_per_epoch = steps_per_epoch;
+    plan.train_count = train_count;
+    plan.val_count = val_count;
+    plan.description = describe(o, model.parameter_count(), train_count, val_count, steps_per_epoch, pool.size());
+    observer.started(plan);
 
     std::vector<uint8_t> pixels(static_cast<size_t>(B) * kMnistPixels), labels(B);
     Tensor input({B, c.channels, c.image_size, c.image_size});  // (B, C, S, S)
-    const StopOnSignal stop;
-    ProgressReporter progress(o, steps_per_epoch, state.optimizer.step, last_step);
+    History history(o, steps_per_epoch, state.optimizer.step);
     int ordered_epoch = -1;  // the epoch whose order `order` holds
 
     while (state.optimizer.step < last_step) {
@@ -424,32 +387,154 @@ int train(const TrainOptions& opt, ThreadPool& pool) {
                                          ". Training stopped; " + o.model_path +
                                          " keeps the last good checkpoint, if any");
             epoch_means.add(r.loss, r.correct, n);
-            progress.after_step(epoch, state.optimizer.step, epoch_means);
+            const int64_t in_epoch = state.optimizer.step - epoch * steps_per_epoch;
+            if (o.log_every > 0 && (in_epoch % o.log_every == 0 || state.optimizer.step == last_step))
+                history.add(state.optimizer.step, epoch_means, nullptr);
+            observer.step_done(epoch, state.optimizer.step, epoch_means, model);
 
-            if (stop.requested()) {
+            control.wait_while_paused();
+            if (control.stop != 0) {
                 save_checkpoint(o.model_path, model, &state);
-                std::printf("\ninterrupted by signal %d after step %lld; saved %s\n"
-                            "continue with: ./alexnet train --resume --model %s --epochs %d --data %s\n",
-                            g_stop_signal.load(), static_cast<long long>(state.optimizer.step),
-                            o.model_path.c_str(), o.model_path.c_str(), o.epochs, o.data_dir.c_str());
-                std::fflush(stdout);
-                return 130;
+                observer.stopped(state.optimizer.step);
+                return TrainOutcome::Stopped;
             }
         }
-        // ---- End of epoch: checkpoint, validation, summary line, history
+        // ---- End of epoch: checkpoint, validation, history
         const double train_seconds = seconds_since(epoch_start);
         save_checkpoint(o.model_path, model, &state);
         EvalResult validation;
         if (val_count > 0) validation = evaluate(model, train_set, val_indices, val_count, pool);
-        progress.after_epoch(epoch, state.optimizer.step, epoch_means, val_count > 0 ? &validation : nullptr, train_seconds);
+        history.add(state.optimizer.step, epoch_means, val_count > 0 ? &validation : nullptr);
+        history.draw_curves();
+        observer.epoch_done(epoch, state.optimizer.step, epoch_means, val_count > 0 ? &validation : nullptr,
+                            train_seconds, model, pool);
     }
 
     std::vector<uint32_t> test_indices(test_set.size());
     for (uint32_t i = 0; i < test_set.size(); ++i) test_indices[i] = i;
     const EvalResult t = evaluate(model, test_set, test_indices.data(), test_indices.size(), pool);
-    std::printf("test accuracy: %.2f%% (%lld/%lld), test loss %.4f, total time %s\n",
-                100.0 * t.accuracy(), static_cast<long long>(t.correct),
-                static_cast<long long>(t.total), t.loss, format_duration(progress.elapsed()).c_str());
-    std::printf("history: %s.history.csv, curves: %s.curves.svg\n", o.model_path.c_str(), o.model_path.c_str());
-    return 0;
+    observer.finished(t, history.seconds());
+    return TrainOutcome::Finished;
+}
+
+// ---------------------------------------------------------------------------
+// ./alexnet train: progress on stdout, stopped by signals
+
+namespace {
+
+// A live line on a terminal, plain lines every --log-every steps otherwise,
+// none with --quiet; a summary line per epoch; the test result.
+class ConsoleProgress : public TrainingObserver {
+public:
+    void started(const TrainingPlan& plan) override {
+        plan_ = plan;
+        terminal_ = ::isatty(fileno(stdout)) != 0;
+        start_ = Clock::now();
+        std::printf("%s\n", plan.description.c_str());
+        if (plan.first_step > 0) std::printf("resuming at step %lld\n", static_cast<long long>(plan.first_step));
+        std::fflush(stdout);
+    }
+
+    void step_done(int epoch, int64_t step, const RunningMeans& m, const Model&) override {
+        const TrainOptions& o = plan_.options;
+        const int64_t in_epoch = step - epoch * plan_.steps_per_epoch;
+        const bool log_step = o.log_every > 0 && (in_epoch % o.log_every == 0 || step == plan_.last_step);
+        if (o.quiet) return;
+        const double seconds = seconds_since(start_);
+        const double rate = (step - plan_.first_step) * static_cast<double>(o.batch_size) / seconds;
+        const std::string eta = format_duration((plan_.last_step - step) * static_cast<double>(o.batch_size) / rate);
+        if (terminal_) {  // redraw at most 10 times a second
+            if (seconds - last_draw_ < 0.1 && in_epoch != plan_.steps_per_epoch) return;
+            last_draw_ = seconds;
+            const int width = 24, filled = static_cast<int>(width * in_epoch / plan_.steps_per_epoch);
+            std::printf("\rEpoch %d/%d [%s%s] %lld/%lld  loss %.4f  acc %.2f%%  %.0f img/s  ETA %s\033[K", epoch + 1,
+                        o.epochs, std::string(filled, '=').c_str(), std::string(width - filled, ' ').c_str(),
+                        static_cast<long long>(in_epoch), static_cast<long long>(plan_.steps_per_epoch), m.loss(),
+                        m.accuracy(), rate, eta.c_str());
+            std::fflush(stdout);
+        } else if (log_step) {
+            std::printf("epoch %d/%d step %lld/%lld  loss %.4f  acc %.2f%%  %.0f img/s  ETA %s\n", epoch + 1,
+                        o.epochs, static_cast<long long>(in_epoch), static_cast<long long>(plan_.steps_per_epoch),
+                        m.loss(), m.accuracy(), rate, eta.c_str());
+            std::fflush(stdout);
+        }
+    }
+
+    void epoch_done(int epoch, int64_t, const RunningMeans& m, const EvalResult* val, double seconds, Model&,
+                    ThreadPool&) override {
+        const TrainOptions& o = plan_.options;
+        if (terminal_ && !o.quiet) std::printf("\r\033[K");
+        std::printf("epoch %d/%d: train loss %.4f acc %.2f%%", epoch + 1, o.epochs, m.loss(), m.accuracy());
+        if (val) std::printf(" | val loss %.4f acc %.2f%%", val->loss, 100.0 * val->accuracy());
+        std::printf(" | %.1f s, %.0f img/s | saved %s\n", seconds, m.seen / seconds, o.model_path.c_str());
+        std::fflush(stdout);
+    }
+
+    void stopped(int64_t step) override { stopped_at_ = step; }
+
+    void finished(const EvalResult& t, double) override {
+        const TrainOptions& o = plan_.options;
+        std::printf("test accuracy: %.2f%% (%lld/%lld), test loss %.4f, total time %s\n", 100.0 * t.accuracy(),
+                    static_cast<long long>(t.correct), static_cast<long long>(t.total), t.loss,
+                    format_duration(seconds_since(start_)).c_str());
+        std::printf("history: %s.history.csv, curves: %s.curves.svg\n", o.model_path.c_str(), o.model_path.c_str());
+    }
+
+    int64_t stopped_at() const { return stopped_at_; }
+    const TrainOptions& options() const { return plan_.options; }
+
+private:
+    TrainingPlan plan_;
+    bool terminal_ = false;
+    Clock::time_point start_;
+    double last_draw_ = -1.0;
+    int64_t stopped_at_ = 0;
+};
+
+// SIGINT or SIGTERM ask the run to stop after the current step and save; a
+// second one kills the process as usual. The handler only stores into a
+// lock-free atomic, which is safe from a signal handler on any thread.
+std::atomic<TrainingControl*> g_control{nullptr};
+static_assert(std::atomic<int>::is_always_lock_free, "the signal handler needs a lock-free atomic");
+static_assert(std::atomic<TrainingControl*>::is_always_lock_free, "the signal handler needs a lock-free atomic");
+
+extern "C" void stop_on_signal(int signal) {
+    if (TrainingControl* control = g_control.load()) control->stop = signal;
+}
+
+class StopOnSignal {
+public:
+    explicit StopOnSignal(TrainingControl& control) {
+        g_control = &control;
+        struct sigaction action {};
+        action.sa_handler = stop_on_signal;
+        sigemptyset(&action.sa_mask);
+        action.sa_flags = SA_RESETHAND;  // the handler runs once; the next signal is fatal
+        sigaction(SIGINT, &action, &old_int_);
+        sigaction(SIGTERM, &action, &old_term_);
+    }
+    ~StopOnSignal() {
+        sigaction(SIGINT, &old_int_, nullptr);
+        sigaction(SIGTERM, &old_term_, nullptr);
+        g_control = nullptr;
+    }
+
+private:
+    struct sigaction old_int_ {}, old_term_ {};
+};
+
+}  // namespace
+
+int train(const TrainOptions& options, ThreadPool& pool) {
+    TrainingControl control;
+    ConsoleProgress progress;
+    const StopOnSignal on_signal(control);
+    if (run_training(options, pool, progress, control) == TrainOutcome::Finished) return 0;
+    const TrainOptions& o = progress.options();
+    std::printf("\ninterrupted by signal %d after step %lld; saved %s\n"
+                "continue with: ./alexnet train --resume --model %s --epochs %d --data %s\n",
+                control.stop.load(), static_cast<long long>(progress.stopped_at()), o.model_path.c_str(),
+                o.model_path.c_str(), o.epochs, o.data_dir.c_str());
+    std::fflush(stdout);
+    return 130;
 }

@@ -4,7 +4,10 @@
 #pragma once
 
 #include <array>
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -43,8 +46,18 @@ struct TrainOptions {
     KernelSet kernels = KernelSet::Fast;  // --reference: every step through the reference kernels
 };
 
-// Trains as described above; returns the process exit code.
-int train(const TrainOptions& options, ThreadPool& pool);
+// Loss and accuracy summed over the steps of the current epoch.
+struct RunningMeans {
+    double loss_sum = 0.0;
+    int64_t correct = 0, seen = 0;
+    void add(double loss, int correct_in_batch, int n) {
+        loss_sum += loss * n;
+        correct += correct_in_batch;
+        seen += n;
+    }
+    double loss() const { return seen ? loss_sum / seen : 0.0; }
+    double accuracy() const { return seen ? 100.0 * correct / seen : 0.0; }
+};
 
 struct EvalResult {
     double loss = 0.0;  // mean cross-entropy
@@ -55,14 +68,80 @@ struct EvalResult {
 
 // Runs the model over the `count` images at the given indices, in batches of
 // up to model.max_batch, and counts loss, accuracy and the confusion matrix.
-// If mistakes is not null, each misclassified image is added to it as
-// {index, true label, predicted label}.
-EvalResult evaluate(Model& model, MnistSet& set, const uint32_t* indices, size_t count,
-                    ThreadPool& pool, std::vector<std::array<uint32_t, 3>>* mistakes = nullptr);
+// If mistakes is not null, each misclassified image is added to it.
+struct Mistake {
+    uint32_t index;             // in the set
+    int truth, predicted;       // labels
+    float truth_probability;    // what the model gave the right answer
+};
+EvalResult evaluate(Model& model, MnistSet& set, const uint32_t* indices, size_t count, ThreadPool& pool,
+                    std::vector<Mistake>* mistakes = nullptr);
 
 // The accuracy, the per-class accuracy and the confusion matrix, as
 // ./alexnet evaluate prints them.
 void print_evaluation(const EvalResult& result);
+
+// ---------------------------------------------------------------------------
+// A training run, as ./alexnet train makes it and as the page of
+// ./alexnet serve starts it: the same reader, preprocessing, train_step,
+// checkpoints and final test, watched by an observer and steered by a
+// control.
+
+struct TrainingPlan {
+    std::string description;    // "training AlexNet (filters 8, ...) on 48000 images, ..."
+    TrainOptions options;       // as resolved (from the checkpoint, with --resume)
+    int64_t first_step = 0;     // optimizer steps already made (resume)
+    int64_t last_step = 0;      // the step the run stops after
+    int64_t steps_per_epoch = 0;
+    uint32_t train_count = 0, val_count = 0;
+};
+
+// What a run tells whoever watches it; every call comes from the training
+// thread, between steps.
+class TrainingObserver {
+public:
+    virtual ~TrainingObserver() = default;
+    virtual void started(const TrainingPlan&) {}
+    // After every step: the epoch (0-based), the steps made so far, and the
+    // running means of the epoch so far. model holds the updated weights.
+    virtual void step_done(int /*epoch*/, int64_t /*step*/, const RunningMeans&, const Model&) {}
+    // After every epoch's checkpoint and validation (null without a
+    // validation split). The observer may evaluate more with model and pool.
+    virtual void epoch_done(int /*epoch*/, int64_t /*step*/, const RunningMeans&, const EvalResult* /*validation*/,
+                            double /*seconds*/, Model&, ThreadPool&) {}
+    // A stop was asked for and honoured: the checkpoint of this step is saved.
+    virtual void stopped(int64_t /*step*/) {}
+    // The run is complete: test accuracy on the t10k images.
+    virtual void finished(const EvalResult& /*test*/, double /*seconds*/) {}
+};
+
+// How a run is steered from outside it: another thread, or a signal handler
+// (stop only; both fields are lock-free atomics).
+struct TrainingControl {
+    std::atomic<int> stop{0};         // non-zero: stop after the current step (a signal number, or -1)
+    std::atomic<bool> paused{false};  // wait between steps until resumed or stopped
+    void request_stop(int reason = -1);
+    void pause();
+    void resume();
+    // Blocks while paused (and not stopped); used by the run between steps.
+    void wait_while_paused();
+
+private:
+    std::mutex mutex_;
+    std::condition_variable changed_;
+};
+
+enum class TrainOutcome { Finished, Stopped };
+
+// Trains as described at the top of this file. Throws std::runtime_error for
+// bad data, a checkpoint that cannot be written or a loss that stops being
+// finite (the last good checkpoint stays).
+TrainOutcome run_training(const TrainOptions& options, ThreadPool& pool, TrainingObserver& observer,
+                          TrainingControl& control);
+
+// ./alexnet train: run_training with progress on stdout; SIGINT or SIGTERM
+// save and stop. Returns the process exit code (130 when interrupted).
+int train(const TrainOptions& options, ThreadPool& pool);
 
 // The seeded split of n training images: one permutation of [0, n), whose
 // first train_count entries are for training and the rest for validation.
