@@ -109,7 +109,7 @@ test-aarch64:
 FUZZ_BUILD   := build/fuzz
 FUZZ_CXX     := clang++
 FUZZ_FLAGS   := -std=c++17 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -Isrc
-FUZZ_TARGETS := pgm idx checkpoint png http
+FUZZ_TARGETS := pgm idx checkpoint png http sse
 FUZZ_SECONDS ?= 30
 FUZZ_OBJECTS := $(SOURCES:src/%.cpp=$(FUZZ_BUILD)/%.o)
 

@@ -22,52 +22,12 @@
 #include "app/checkpoint.h"
 #include "catch.hpp"
 #include "data/image.h"
+#include "cli_helpers.h"
 #include "helpers.h"
 #include "nn/model.h"
 
 extern char** environ;
 
-namespace {
-
-std::string alexnet_binary() {
-    const char* from_make = std::getenv("ALEXNET_BIN");
-    return from_make ? from_make : "./alexnet";
-}
-
-struct RunResult {
-    int exit_code;
-    std::string out, err;
-};
-
-RunResult run_alexnet(const std::string& args) {
-    const std::string out = temp_path("out"), err = temp_path("err");
-    const std::string command = alexnet_binary() + " " + args + " > " + out + " 2> " + err + " < /dev/null";
-    const int status = std::system(command.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file(out), read_file(err)};
-}
-
-std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
-
-// A small MNIST stand-in: 256 training and 64 test images of synthetic digits.
-const std::string& small_data_dir() {
-    static const std::string dir = [] {
-        const std::string d = temp_path("small_mnist");
-        ::mkdir(d.c_str(), 0755);
-        write_synthetic_idx(d, "train", 256, 1);
-        write_synthetic_idx(d, "t10k", 64, 2);
-        return d;
-    }();
-    return dir;
-}
-
-// A tiny, fast configuration: 192 training images (val split 0.25), batch 16,
-// so 12 steps per epoch.
-std::string small_training(const std::string& model) {
-    return "train --data " + small_data_dir() + " --model " + model +
-           " --filters 1 --image-size 39 --batch-size 16 --val-split 0.25 --threads 2";
-}
-
-}  // namespace
 
 TEST_CASE("usage errors exit 2 with a one-line message and the usage text", "[cli][errors]") {
     struct Case {
@@ -190,7 +150,7 @@ TEST_CASE("a non-finite loss stops training, names the layer, keeps the checkpoi
     const std::string start = temp_path("nan_start.model"), out = temp_path("nan_out.model");
     Model poisoned(ModelConfig{1, 39, 1, 10}, 1);
     poisoned.init_weights(1);
-    poisoned.param(poisoned.layout.conv[2].weight)[7] = std::nanf("");  // conv3.weight
+    poisoned.params[poisoned.layout.conv[2].weight.offset + 7] = std::nanf("");  // conv3.weight
     save_checkpoint(start, poisoned, nullptr);
     write_file(out, "previous checkpoint");
     const RunResult r = run_alexnet(small_training(out) + " --init " + start);
@@ -448,97 +408,6 @@ TEST_CASE("train writes its history and curves; visualize draws filters and feat
     const GrayImage heat = read_image(confusion);
     CHECK(heat.width == 241);
     CHECK(heat.height == 241);
-}
-
-namespace {
-
-// One HTTP exchange over loopback: sends request, returns everything the
-// server sends back until it closes.
-std::string http_exchange(int port, const std::string& request) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(static_cast<uint16_t>(port));
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-        ::close(fd);
-        return "(cannot connect)";
-    }
-    size_t sent = 0;
-    while (sent < request.size()) {
-        const ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-        if (n <= 0) break;
-        sent += static_cast<size_t>(n);
-    }
-    std::string response;
-    char buffer[65536];
-    for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;) response.append(buffer, static_cast<size_t>(n));
-    ::close(fd);
-    return response;
-}
-
-std::string post(const std::string& path, const std::string& body) {
-    return "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-}
-
-}  // namespace
-
-TEST_CASE("serve: the page, the API, 4xx for bad requests, a slow client dropped, SIGINT stops it", "[cli][serve]") {
-    const std::string model = temp_path("served.model"), log = temp_path("serve.log");
-    REQUIRE(run_alexnet(small_training(model) + " --steps 2 --quiet").exit_code == 0);
-    const std::string command = "exec " + alexnet_binary() + " serve --port 0 --read-timeout 1 --threads 2 --model " +
-                                model + " --data " + small_data_dir() + " > " + log + " 2>&1";
-    pid_t pid = 0;
-    const char* argv[] = {"/bin/sh", "-c", command.c_str(), nullptr};
-    REQUIRE(posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ) == 0);
-    const std::string banner = "listening on http://127.0.0.1:";
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (read_file(log).find(banner) == std::string::npos && std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    const std::string started = read_file(log);
-    INFO(started);
-    REQUIRE(started.find(banner) != std::string::npos);
-    const int port = std::atoi(started.c_str() + started.find(banner) + banner.size());
-    REQUIRE(port > 0);
-
-    std::string r = http_exchange(port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-    CHECK(r.find("HTTP/1.1 200 OK\r\nContent-Type: text/html") == 0);
-    CHECK(r.find("<canvas id=\"pad\"") != std::string::npos);
-    r = http_exchange(port, "GET /api/model HTTP/1.1\r\n\r\n");
-    CHECK(r.find("\"conv1_filters\": {\"shape\": [3,1,11,11]") != std::string::npos);
-    const std::string png = read_file("tests/data/png/drawn_4_rgba.png");
-    r = http_exchange(port, post("/api/predict", png));
-    CHECK(r.find("HTTP/1.1 200 OK") == 0);
-    CHECK(r.find("{\"file\": \"upload\", \"digit\": ") != std::string::npos);
-    CHECK(r.find("\"layers\"") == std::string::npos);
-    r = http_exchange(port, post("/api/predict?layers=1", png));
-    CHECK(r.find("\"name\": \"conv5\", \"shape\": [") != std::string::npos);
-    CHECK(r.find("\"name\": \"dense4\", \"shape\": [10]") != std::string::npos);
-    r = http_exchange(port, "GET /api/random?index=3 HTTP/1.1\r\n\r\n");
-    CHECK(r.find("{\"index\": 3, \"label\": ") != std::string::npos);
-
-    // Bad requests: a clear JSON error each, and the server carries on.
-    CHECK(http_exchange(port, "HELLO\r\n\r\n").find("HTTP/1.1 400 Bad Request") == 0);
-    CHECK(http_exchange(port, post("/api/predict", "not an image")).find("HTTP/1.1 422") == 0);
-    CHECK(http_exchange(port, "POST /api/predict HTTP/1.1\r\nContent-Length: 9999999\r\n\r\n").find("HTTP/1.1 413") == 0);
-    CHECK(http_exchange(port, "GET /api/predict HTTP/1.1\r\n\r\n").find("HTTP/1.1 405") == 0);
-    CHECK(http_exchange(port, "GET /etc/passwd HTTP/1.1\r\n\r\n").find("HTTP/1.1 404") == 0);
-    CHECK(http_exchange(port, "GET /api/random?index=99999 HTTP/1.1\r\n\r\n").find("HTTP/1.1 400") == 0);
-    // A client that never finishes its request is answered 408 after the
-    // read timeout (1 s here) and closed, not waited on forever.
-    const auto before = std::chrono::steady_clock::now();
-    r = http_exchange(port, "GET / HTTP/1.1\r\nHost: x\r\n");
-    const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - before).count();
-    CHECK(r.find("HTTP/1.1 408 Request Timeout") == 0);
-    CHECK(waited < 5.0);
-    CHECK(http_exchange(port, "GET /api/model HTTP/1.1\r\n\r\n").find("HTTP/1.1 200") == 0);
-
-    ::kill(pid, SIGINT);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    REQUIRE(WIFEXITED(status));
-    CHECK(WEXITSTATUS(status) == 0);
-    CHECK(read_file(log).find("stopped (signal 2)") != std::string::npos);
 }
 
 TEST_CASE("every flag the README names for a command is one that command's --help lists", "[cli]") {

@@ -404,7 +404,7 @@ TEST_CASE("to_mnist_form: MNIST images unchanged, drawings inverted, cropped, fi
     // A 28x28 light-on-dark image is already in MNIST form.
     std::vector<float> mnist(kMnistPixels, 0.0f), out(kMnistPixels);
     for (int y = 5; y < 20; ++y) mnist[y * 28 + 9] = 1.0f;
-    CHECK(to_mnist_form(out.data(), mnist.data(), 28, 28));
+    CHECK(to_mnist_form(out.data(), mnist.data(), 28, 28) == MnistForm::AsIs);
     CHECK(out == mnist);
 
     // A dark bar 40 high and 10 wide, off-centre on a light 100 x 60 canvas.
@@ -412,7 +412,7 @@ TEST_CASE("to_mnist_form: MNIST images unchanged, drawings inverted, cropped, fi
     std::vector<float> drawing(h * w, 0.9f);
     for (int y = 10; y < 50; ++y)
         for (int x = 5; x < 15; ++x) drawing[y * w + x] = 0.1f;
-    CHECK_FALSE(to_mnist_form(out.data(), drawing.data(), h, w));
+    CHECK(to_mnist_form(out.data(), drawing.data(), h, w) == MnistForm::Placed);
     int top = 28, bottom = -1, left = 28, right = -1;
     double mass = 0, my = 0, mx = 0, brightest = 0;
     for (int y = 0; y < 28; ++y)
@@ -438,7 +438,7 @@ TEST_CASE("to_mnist_form: the border decides the background, not the majority of
     std::vector<float> drawing(side * side, 0.0f), out(kMnistPixels);
     for (int y = 4; y < 36; ++y)
         for (int x = 4; x < 36; ++x) drawing[y * side + x] = 0.9f;
-    CHECK_FALSE(to_mnist_form(out.data(), drawing.data(), side, side));
+    CHECK(to_mnist_form(out.data(), drawing.data(), side, side) == MnistForm::Placed);
     CHECK(out[14 * 28 + 14] > 0.5f);  // the square is the (light) digit
     CHECK(out[0] == 0.0f);            // on a dark background
     // The same picture with colours swapped is a dark square on light: inverted
@@ -732,4 +732,91 @@ TEST_CASE("the elastic field is uniform noise smoothed by a Gaussian of the give
         INFO("sigma " << sigma << ": max diff " << worst);
         CHECK(worst < 1e-5);
     }
+}
+
+TEST_CASE("to_mnist_form: the clamp keeps a digit on the field on every side", "[preprocess]") {
+    // Four shapes whose mass lies far to one side of their box: centring the
+    // mass would push the box off the field on the opposite side.
+    const int side = 50;
+    auto shape = [&](int heavy_side) {  // 0: bottom, 1: top, 2: left, 3: right
+        std::vector<float> image(side * side, 0.0f);
+        for (int y = 5; y < 45; ++y)
+            for (int x = 5; x < 45; ++x) {
+                const bool heavy = heavy_side == 0 ? y >= 35 : heavy_side == 1 ? y < 15 : heavy_side == 2 ? x < 15 : x >= 35;
+                const bool thin = heavy_side < 2 ? x == 5 : y == 5;  // a thin bar across, so the box stays 40 x 40
+                if (heavy || thin) image[y * side + x] = 1.0f;
+            }
+        return image;
+    };
+    for (int heavy_side = 0; heavy_side < 4; ++heavy_side) {
+        const std::vector<float> image = shape(heavy_side);
+        std::vector<float> placed(kMnistPixels);
+        REQUIRE(to_mnist_form(placed.data(), image.data(), side, side) == MnistForm::Placed);
+        int top = 28, bottom = -1, left = 28, right = -1;
+        for (int y = 0; y < 28; ++y)
+            for (int x = 0; x < 28; ++x)
+                if (placed[y * 28 + x] > 0.25f) {
+                    top = std::min(top, y);
+                    bottom = std::max(bottom, y);
+                    left = std::min(left, x);
+                    right = std::max(right, x);
+                }
+        INFO("heavy side " << heavy_side << ": box rows " << top << "-" << bottom << ", columns " << left << "-" << right);
+        CHECK(bottom - top + 1 == 20);
+        CHECK(right - left + 1 == 20);
+        // Pushed against the edge opposite to its mass, and no further.
+        if (heavy_side == 0) CHECK(top == 0);
+        if (heavy_side == 1) CHECK(bottom == 27);
+        if (heavy_side == 2) CHECK(right == 27);
+        if (heavy_side == 3) CHECK(left == 0);
+    }
+}
+
+TEST_CASE("to_mnist_form: the background is the mean of exactly the outermost rows and columns", "[preprocess]") {
+    // A 10 x 10 frame: the top row dark, the other three sides light. Its
+    // one-pixel border averages 0.72: light, so the dark inside is the ink
+    // and, inverted, fills the middle of the field. (Taking the second-last
+    // row for the last would average exactly 0.5 and leave it uninverted.)
+    std::vector<float> frame(100, 0.0f);
+    for (int y = 1; y < 10; ++y) frame[y * 10] = frame[y * 10 + 9] = 1.0f;
+    for (int x = 0; x < 10; ++x) frame[90 + x] = 1.0f;
+    std::vector<float> out(kMnistPixels);
+    REQUIRE(to_mnist_form(out.data(), frame.data(), 10, 10) == MnistForm::Placed);
+    CHECK(out[14 * 28 + 14] > 0.5f);
+    // Blank: a uniform image, at any size, 28 x 28 included; and a 1 x 1.
+    const std::vector<float> grey(kMnistPixels, 0.3f);
+    CHECK(to_mnist_form(out.data(), grey.data(), 28, 28) == MnistForm::Blank);
+    CHECK(to_mnist_form(out.data(), grey.data(), 20, 30) == MnistForm::Blank);
+    const float one = 1.0f;
+    CHECK(to_mnist_form(out.data(), &one, 1, 1) == MnistForm::Blank);
+    for (float v : out) CHECK(v == 0.0f);
+}
+
+TEST_CASE("the bilinear resize's backward is its adjoint: <resize(x), y> = <x, backward(y)>", "[preprocess]") {
+    for (auto [in_side, out_side] : {std::pair<int, int>{28, 56}, {28, 72}, {28, 39}, {5, 3}, {7, 7}}) {
+        const auto x = random_vector(static_cast<size_t>(in_side) * in_side, 1);
+        const auto y = random_vector(static_cast<size_t>(out_side) * out_side, 2);
+        std::vector<float> rx(y.size()), by(x.size());
+        resize_bilinear(rx.data(), out_side, out_side, x.data(), in_side, in_side);
+        resize_bilinear_backward(by.data(), in_side, in_side, y.data(), out_side, out_side);
+        double lhs = 0, rhs = 0;
+        for (size_t i = 0; i < y.size(); ++i) lhs += static_cast<double>(rx[i]) * y[i];
+        for (size_t i = 0; i < x.size(); ++i) rhs += static_cast<double>(x[i]) * by[i];
+        INFO(in_side << " -> " << out_side);
+        CHECK(lhs == Approx(rhs).epsilon(1e-5));
+    }
+}
+
+TEST_CASE("IDX counts use all four header bytes: 70,000 labels", "[idx]") {
+    // 70,000 = 0x00011170: the count's second byte is not zero.
+    const std::string dir = temp_path("big_labels");
+    ::mkdir(dir.c_str(), 0755);
+    const std::string path = dir + "/labels";
+    write_file(path, idx_labels(70000));
+    IdxFile labels(path, IdxFile::Kind::Labels);
+    CHECK(labels.count() == 70000);
+    uint8_t last = 0;
+    const uint32_t index = 69999;
+    labels.read_labels(&last, &index, 1);
+    CHECK(last == 69999 % 10);
 }

@@ -76,5 +76,5 @@ TEST_CASE("a model larger than the machine, or than 2^31 floats, is refused befo
     CHECK(g_allocated < 1024 * 1024);  // the plan's shapes and names, not the buffers
     // Just below the limit is accepted (planned only, so nothing is allocated here either).
     CHECK(model_memory_bytes(ModelConfig{8, 56, 1, 10}, 4096) < int64_t{4} * INT32_MAX);
-    CHECK_NOTHROW(Model(ModelConfig{8, 56, 1, 10}, 4096, /*allocate=*/false));
+    CHECK_NOTHROW(Model(ModelConfig{8, 56, 1, 10}, 4096, ModelBuffers::Training, /*allocate=*/false));
 }

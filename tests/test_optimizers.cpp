@@ -139,6 +139,8 @@ TEST_CASE("learning-rate schedules: warm-up, step, cosine and one-cycle at known
     CHECK(learning_rate(s, 31) == Approx(0.1));        // the peak at 30%
     CHECK(learning_rate(s, 66) == Approx(0.1 / 25 / 1e4 + (0.1 - 0.1 / 25 / 1e4) * 0.5));  // half-way down
     CHECK(learning_rate(s, 101) == Approx(0.1 / 25 / 1e4));  // the last step
+    s.total = 1;  // a run of one step is all at its end: the last value, not 0/0
+    CHECK(learning_rate(s, 1) == Approx(0.1 / 25 / 1e4));
     ScheduleKind kind;
     CHECK(schedule_from_name("cosine", &kind));
     CHECK(kind == ScheduleKind::Cosine);

@@ -65,8 +65,8 @@ int run_evaluate(const EvaluateOptions& o, ThreadPool& pool) {
     const Checkpoint ck = load_checkpoint(o.model_path);
     MnistSet test_set(o.data_dir, "t10k");
     if (!o.errors_dir.empty()) make_directory(o.errors_dir);
-    Model model(ck.config, o.batch_size);
-    model.params = ck.params;
+    Model model(ck.config, o.batch_size, ModelBuffers::Inference);
+    model.use_weights(ck.params.data());
     std::vector<uint32_t> indices(test_set.size());
     for (uint32_t i = 0; i < test_set.size(); ++i) indices[i] = i;
     std::vector<Mistake> mistakes;
@@ -92,22 +92,36 @@ int run_evaluate(const EvaluateOptions& o, ThreadPool& pool) {
 
 int run_predict(const PredictOptions& o, ThreadPool& pool) {
     const Checkpoint ck = load_checkpoint(o.model_path);
-    Model model(ck.config, 1);
-    model.params = ck.params;
+    Model model(ck.config, 1, ModelBuffers::Inference);
+    model.use_weights(ck.params.data());
     const int classes = model.config.classes;
     for (size_t i = 0; i < o.images.size(); ++i) {
         const std::string& path = o.images[i];
         float mnist_form[kMnistPixels];
-        const float* p = classify_image(model, read_image(path), o.plain_resize, mnist_form, pool);
+        const Classification result = classify_image(model, read_image(path), o.plain_resize, mnist_form, pool);
+        const float* p = result.probabilities;
         if (!o.show_input.empty())
             write_mnist_image(numbered_path(o.show_input, i, o.images.size()), mnist_form,
                               format_of(o.show_input, ImageFormat::Png));
+        if (!o.saliency.empty()) {
+            float saliency[kMnistPixels];
+            saliency_map(saliency, model, result.digit, pool);
+            const int scale = 10;
+            write_image(numbered_path(o.saliency, i, o.images.size()),
+                        saliency_picture(mnist_form, saliency, scale).data(), kMnistSide * scale,
+                        kMnistSide * scale, 3, format_of(o.saliency, ImageFormat::Png));
+        }
         std::vector<int> ranked(classes);
         for (int k = 0; k < classes; ++k) ranked[k] = k;
         std::stable_sort(ranked.begin(), ranked.end(), [&](int a, int b) { return p[a] > p[b]; });
         const int digit = ranked[0];
+        if (result.blank && !o.json) {
+            std::printf("%s: blank: no ink stands out from the background, so there is no digit to read\n",
+                        path.c_str());
+            continue;
+        }
         if (o.json) {
-            std::printf("{%s", prediction_json_fields(path, p, classes).c_str());
+            std::printf("{%s", prediction_json_fields(path, result, classes).c_str());
             if (o.top > 0) {
                 std::printf(", \"top\": [");
                 for (int k = 0; k < o.top; ++k) std::printf("%s%d", k ? ", " : "", ranked[k]);
@@ -132,8 +146,8 @@ int run_predict(const PredictOptions& o, ThreadPool& pool) {
 int run_visualize(const VisualizeOptions& o) {
     const Checkpoint ck = load_checkpoint(o.model_path);
     make_directory(o.out_dir);
-    Model model(ck.config, 1);
-    model.params = ck.params;
+    Model model(ck.config, 1, ModelBuffers::Inference);
+    model.use_weights(ck.params.data());
     const std::string filters = o.out_dir + "/conv1_filters" + image_extension(o.format, ck.config.channels == 3 ? 3 : 1);
     write_filter_grid(filters, model, o.scale, o.format);
     std::printf("wrote %s\n", filters.c_str());

@@ -24,6 +24,7 @@ struct PredictOptions {
     std::vector<std::string> images;
     std::string model_path = "alexnet.model";
     std::string show_input;  // "" : do not write what the network saw
+    std::string saliency;    // "" : do not write where it looked
     int top = 0;             // 0 : all ten probabilities
     bool json = false;
     bool plain_resize = false;

@@ -112,7 +112,7 @@ void write_filter_grid(const std::string& path, const Model& model, int scale, I
     std::vector<uint8_t> tile(static_cast<size_t>(k) * k * c);
     for (int f = 0; f < oc; ++f) {
         // One scale for all of a filter's channels, so colours keep their balance.
-        const float* filter = model.params.data() + w.offset + static_cast<int64_t>(f) * c * k * k;
+        const float* filter = model.param(w) + static_cast<int64_t>(f) * c * k * k;
         to_grey_bytes(tile.data(), filter, static_cast<int64_t>(c) * k * k);
         for (int ch = 0; ch < channels; ++ch) grid.put(f, ch, tile.data() + static_cast<size_t>(ch) * k * k);
     }

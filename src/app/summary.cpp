@@ -15,7 +15,7 @@
 using namespace report;
 
 std::vector<LayerRow> layer_table(const ModelConfig& c) {
-    const Model plan(c, 1, /*allocate=*/false);  // shapes and parameters, nothing allocated
+    const Model plan(c, 1, ModelBuffers::Training, /*allocate=*/false);  // shapes and parameters, nothing allocated
     auto parameters = [](const LayerParameters& p) { return p.weight.size + p.bias.size; };
     std::vector<LayerRow> rows;
     rows.push_back({"input", {c.channels, c.image_size, c.image_size}, 0, 0});

@@ -44,8 +44,8 @@ void check_header(const Header& h, const std::string& name, int64_t max_pixels) 
                                                     std::to_string(h.height) + "; it has no pixels");
     if (h.width > kMaxPngSide || h.height > kMaxPngSide || static_cast<int64_t>(h.width) * h.height > max_pixels)
         fail(name, "image is " + std::to_string(h.width) + "x" + std::to_string(h.height) +
-                       ", larger than this program reads (" + std::to_string(kMaxPngSide) + " a side, " +
-                       std::to_string(max_pixels >> 20) + " Mpixels)");
+                       ", larger than this program reads (at most " + std::to_string(kMaxPngSide) +
+                       " a side and " + std::to_string(max_pixels >> 20) + " Mpixels)");
     const int d = h.bit_depth;
     bool valid = false;
     switch (h.colour_type) {

@@ -18,6 +18,9 @@ struct Tap {
     float w0, w1;
 };
 
+// Ink: how far a pixel must stand out from the background to count.
+constexpr float kMinInk = 0.05f;
+
 Tap source_tap(int dst, int in_size, int out_size) {
     const float scale = static_cast<float>(in_size) / static_cast<float>(out_size);
     const float src = std::max((static_cast<float>(dst) + 0.5f) * scale - 0.5f, 0.0f);
@@ -54,6 +57,23 @@ void resize_bilinear(float* out, int out_h, int out_w, const float* in, int in_h
     }
 }
 
+void resize_bilinear_backward(float* din, int in_h, int in_w, const float* dout, int out_h, int out_w) {
+    std::fill(din, din + static_cast<int64_t>(in_h) * in_w, 0.0f);
+    // forward: out[y][x] = r.w0 (c.w0 in[r.i0][c.i0] + c.w1 in[r.i0][c.i1]) + r.w1 (...)
+    //   =>   each of those four input pixels gets dout[y][x] times its weight
+    for (int y = 0; y < out_h; ++y) {
+        const Tap r = source_tap(y, in_h, out_h);
+        for (int x = 0; x < out_w; ++x) {
+            const Tap c = source_tap(x, in_w, out_w);
+            const float d = dout[static_cast<int64_t>(y) * out_w + x];
+            din[static_cast<int64_t>(r.i0) * in_w + c.i0] += r.w0 * c.w0 * d;
+            din[static_cast<int64_t>(r.i0) * in_w + c.i1] += r.w0 * c.w1 * d;
+            din[static_cast<int64_t>(r.i1) * in_w + c.i0] += r.w1 * c.w0 * d;
+            din[static_cast<int64_t>(r.i1) * in_w + c.i1] += r.w1 * c.w1 * d;
+        }
+    }
+}
+
 void resize_area(float* out, int out_h, int out_w, const float* in, int in_h, int in_w) {
     const double sy = static_cast<double>(in_h) / out_h, sx = static_cast<double>(in_w) / out_w;
     for (int oy = 0; oy < out_h; ++oy) {
@@ -74,7 +94,7 @@ void resize_area(float* out, int out_h, int out_w, const float* in, int in_h, in
     }
 }
 
-bool to_mnist_form(float* out28, const float* gray, int h, int w) {
+MnistForm to_mnist_form(float* out28, const float* gray, int h, int w) {
     // 1. Background: the mean of the one-pixel border.
     double border = 0.0;
     int border_count = 0;
@@ -88,7 +108,8 @@ bool to_mnist_form(float* out28, const float* gray, int h, int w) {
     const bool light_background = background > 0.5f;
     if (h == kMnistSide && w == kMnistSide && !light_background) {
         std::memcpy(out28, gray, sizeof(float) * kMnistPixels);
-        return true;
+        const float brightest = *std::max_element(gray, gray + kMnistPixels);
+        return brightest - background < kMinInk ? MnistForm::Blank : MnistForm::AsIs;
     }
     // 2. Ink: how far each pixel is from the background, towards the digit.
     const float ink_background = light_background ? 1.0f - background : background;
@@ -100,7 +121,7 @@ bool to_mnist_form(float* out28, const float* gray, int h, int w) {
         max_ink = std::max(max_ink, ink[i]);
     }
     std::fill(out28, out28 + kMnistPixels, 0.0f);
-    if (max_ink < 0.05f) return false;  // a blank image: nothing to centre
+    if (max_ink < kMinInk) return MnistForm::Blank;  // nothing to centre
 
     // 3. Bounding box of the ink (pixels above a quarter of the strongest).
     int top = h, bottom = -1, left = w, right = -1;
@@ -147,7 +168,7 @@ bool to_mnist_form(float* out28, const float* gray, int h, int w) {
     for (int y = 0; y < digit_h; ++y)
         for (int x = 0; x < digit_w; ++x)
             out28[(off_y + y) * kMnistSide + off_x + x] = digit[static_cast<size_t>(y) * digit_w + x];
-    return false;
+    return MnistForm::Placed;
 }
 
 void preprocess_image(float* out, const float* gray, int h, int w, int size, int channels) {

@@ -15,6 +15,9 @@ class ThreadPool;
 //   the next pixel (the last pixel repeats at the edge).
 // in (in_h, in_w) -> out (out_h, out_w).
 void resize_bilinear(float* out, int out_h, int out_w, const float* in, int in_h, int in_w);
+// Its adjoint (the gradient): din (in_h, in_w) = each output's dout sent back
+// to the input pixels it blended, with the same weights, and summed.
+void resize_bilinear_backward(float* din, int in_h, int in_w, const float* dout, int out_h, int out_w);
 
 // gray (h, w), values in [0, 1] -> out (channels, size, size).
 // A 28 x 28 image goes straight to size x size, exactly as training data does;
@@ -27,9 +30,11 @@ void preprocess_image(float* out, const float* gray, int h, int w, int size, int
 // aspect ratio (area averaging when shrinking), contrast stretched to [0, 1],
 // and placed in 28 x 28 with its centre of mass at the centre.
 // gray (h, w) in [0, 1] -> out28 (28, 28). A 28 x 28 image with a dark
-// background is already in MNIST form and is copied unchanged; the return
-// value says whether that happened.
-bool to_mnist_form(float* out28, const float* gray, int h, int w);
+// background is already in MNIST form and is copied unchanged. An image with
+// no ink (nothing stands out from the background by 5% of the grey range)
+// has no digit to place: out28 is all background.
+enum class MnistForm { AsIs, Placed, Blank };
+MnistForm to_mnist_form(float* out28, const float* gray, int h, int w);
 
 // Area-averaging resize (each output pixel is the mean of the input area it
 // covers): the right filter for shrinking. in (in_h, in_w) -> out (out_h, out_w).

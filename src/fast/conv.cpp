@@ -183,25 +183,27 @@ void conv_backward(float* dweight, float* dbias, float* din, float* dout_t, floa
                 std::memcpy(dout_t + oc * NP + static_cast<int64_t>(n) * P,
                             dout + (static_cast<int64_t>(n) * OC + oc) * P, sizeof(float) * P);
     });
-    // forward: out = ... + bias[oc]   =>   dbias[oc] = sum over n, p of dout
-    // Summed in double, in 8 interleaved partial sums (lane j % 8), added
-    // up in a fixed order at the end: one running sum would make every add
-    // wait for the previous one; 8 lanes let the CPU add a vector at a time.
-    pool.run(OC, [&](int oc) {
-        constexpr int kLanes = 8;
-        double lanes[kLanes] = {};
-        const float* row = dout_t + oc * NP;
-        int64_t j = 0;
-        for (; j + kLanes <= NP; j += kLanes)
-            for (int l = 0; l < kLanes; ++l) lanes[l] += row[j + l];
-        for (; j < NP; ++j) lanes[j % kLanes] += row[j];
-        double sum = 0.0;
-        for (double lane : lanes) sum += lane;
-        dbias[oc] = static_cast<float>(sum);
-    });
-    // forward: gemm_out = weight · col   =>   dweight = dout_t · colᵀ
-    // (a sum over every image, so one GEMM split over the elements of dweight)
-    sgemm(false, true, OC, CKK, np, dout_t, np, col, np, 0.0f, dweight, CKK, pool);
+    if (dweight) {
+        // forward: out = ... + bias[oc]   =>   dbias[oc] = sum over n, p of dout
+        // Summed in double, in 8 interleaved partial sums (lane j % 8), added
+        // up in a fixed order at the end: one running sum would make every add
+        // wait for the previous one; 8 lanes let the CPU add a vector at a time.
+        pool.run(OC, [&](int oc) {
+            constexpr int kLanes = 8;
+            double lanes[kLanes] = {};
+            const float* row = dout_t + oc * NP;
+            int64_t j = 0;
+            for (; j + kLanes <= NP; j += kLanes)
+                for (int l = 0; l < kLanes; ++l) lanes[l] += row[j + l];
+            for (; j < NP; ++j) lanes[j % kLanes] += row[j];
+            double sum = 0.0;
+            for (double lane : lanes) sum += lane;
+            dbias[oc] = static_cast<float>(sum);
+        });
+        // forward: gemm_out = weight · col   =>   dweight = dout_t · colᵀ
+        // (a sum over every image, so one GEMM split over the elements of dweight)
+        sgemm(false, true, OC, CKK, np, dout_t, np, col, np, 0.0f, dweight, CKK, pool);
+    }
     if (din == nullptr) return;
     pool.run(tasks, [&](int t) {
         int first, count;

@@ -25,9 +25,9 @@ void col2im(float* in, const float* col, const ConvGeometry& g, int first, int c
 void conv_forward(float* out, float* col, float* gemm_out, const float* in, const float* weight,
                   const float* bias, const ConvGeometry& g, ThreadPool& pool);
 
-// Given dout (N,OC,OH,OW) and forward's col, writes dweight (OC, C*K*K),
-// dbias (OC) and, unless din is null, din (N,C,H,W). Scratch: dout_t
-// (OC, N*OH*OW) and dcol (C*K*K, N*OH*OW).
+// Given dout (N,OC,OH,OW) and forward's col, writes dweight (OC, C*K*K) and
+// dbias (OC) unless dweight is null, and din (N,C,H,W) unless din is null.
+// Scratch: dout_t (OC, N*OH*OW) and dcol (C*K*K, N*OH*OW).
 void conv_backward(float* dweight, float* dbias, float* din, float* dout_t, float* dcol, const float* dout,
                    const float* col, const float* weight, const ConvGeometry& g, ThreadPool& pool);
 

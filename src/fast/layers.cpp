@@ -211,13 +211,15 @@ void dense_forward(float* out, const float* in, const float* weight, const float
 
 void dense_backward(float* dweight, float* dbias, float* din, const float* dout, const float* in,
                     const float* weight, int batch, int in_features, int out_features, ThreadPool& pool) {
-    // dweight (OUT, IN) = doutᵀ · in
-    sgemm(true, false, out_features, in_features, batch, dout, out_features, in, in_features, 0.0f, dweight,
-          in_features, pool);
-    for (int j = 0; j < out_features; ++j) {
-        float sum = 0.0f;
-        for (int b = 0; b < batch; ++b) sum += dout[b * out_features + j];
-        dbias[j] = sum;
+    if (dweight) {
+        // dweight (OUT, IN) = doutᵀ · in
+        sgemm(true, false, out_features, in_features, batch, dout, out_features, in, in_features, 0.0f, dweight,
+              in_features, pool);
+        for (int j = 0; j < out_features; ++j) {
+            float sum = 0.0f;
+            for (int b = 0; b < batch; ++b) sum += dout[b * out_features + j];
+            dbias[j] = sum;
+        }
     }
     if (din == nullptr) return;
     // din (B, IN) = dout · weight

@@ -34,7 +34,8 @@ void maxpool_forward(float* out, int32_t* argmax, const float* in, const PoolGeo
 void maxpool_backward(float* din, const float* dout, const int32_t* argmax, const PoolGeometry& g,
                       ThreadPool& pool);
 
-// reference::dense_forward / dense_backward as GEMMs (fast/gemm.h).
+// reference::dense_forward / dense_backward as GEMMs (fast/gemm.h); as there,
+// a null dweight skips the parameter gradients, a null din the input's.
 void dense_forward(float* out, const float* in, const float* weight, const float* bias, int batch, int in_features,
                    int out_features, ThreadPool& pool);
 void dense_backward(float* dweight, float* dbias, float* din, const float* dout, const float* in,

@@ -44,8 +44,8 @@ void conv_backward(float* dweight, float* dbias, float* din, const float* dout, 
                    const float* weight, const ConvGeometry& g) {
     const int C = g.in_channels, H = g.in_h, W = g.in_w, OC = g.out_channels, K = g.kernel;
     const int OH = g.out_h(), OW = g.out_w();
-    std::fill(dweight, dweight + static_cast<int64_t>(OC) * C * K * K, 0.0f);
-    std::fill(dbias, dbias + OC, 0.0f);
+    if (dweight) std::fill(dweight, dweight + static_cast<int64_t>(OC) * C * K * K, 0.0f);
+    if (dweight) std::fill(dbias, dbias + OC, 0.0f);
     if (din) std::fill(din, din + static_cast<int64_t>(g.batch) * C * H * W, 0.0f);
     for (int n = 0; n < g.batch; ++n)
         for (int oc = 0; oc < OC; ++oc)
@@ -53,14 +53,14 @@ void conv_backward(float* dweight, float* dbias, float* din, const float* dout, 
                 for (int ow = 0; ow < OW; ++ow) {
                     const float d = dout[at4(n, oc, oh, ow, OC, OH, OW)];
                     // forward: out = bias[oc] + ...   =>   dbias[oc] += dout
-                    dbias[oc] += d;
+                    if (dweight) dbias[oc] += d;
                     for (int c = 0; c < C; ++c)
                         for (int kh = 0; kh < K; ++kh)
                             for (int kw = 0; kw < K; ++kw) {
                                 const int ih = oh * g.stride - g.pad + kh, iw = ow * g.stride - g.pad + kw;
                                 if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
                                 // forward: out += weight[oc][c][kh][kw] · in[n][c][ih][iw]
-                                dweight[at4(oc, c, kh, kw, C, K, K)] += d * in[at4(n, c, ih, iw, C, H, W)];
+                                if (dweight) dweight[at4(oc, c, kh, kw, C, K, K)] += d * in[at4(n, c, ih, iw, C, H, W)];
                                 if (din) din[at4(n, c, ih, iw, C, H, W)] += d * weight[at4(oc, c, kh, kw, C, K, K)];
                             }
                 }
@@ -220,7 +220,7 @@ void dense_forward(float* out, const float* in, const float* weight, const float
 
 void dense_backward(float* dweight, float* dbias, float* din, const float* dout, const float* in,
                     const float* weight, int batch, int in_features, int out_features) {
-    for (int o = 0; o < out_features; ++o) {
+    for (int o = 0; dweight && o < out_features; ++o) {
         // forward: out[b][o] = bias[o] + ...   =>   dbias[o] = Σ_b dout[b][o]
         float sum = 0.0f;
         for (int b = 0; b < batch; ++b) sum += dout[static_cast<int64_t>(b) * out_features + o];

@@ -38,8 +38,9 @@ namespace reference {
 //   with ih = oh·stride − pad + kh, iw = ow·stride − pad + kw (0 outside the image).
 void conv_forward(float* out, const float* in, const float* weight, const float* bias, const ConvGeometry& g);
 
-// From dout (N,OC,OH,OW) and forward's in and weight: dweight (OC,C,K,K),
-// dbias (OC) and, unless din is null, din (N,C,H,W).
+// From dout (N,OC,OH,OW) and forward's in and weight: dweight (OC,C,K,K) and
+// dbias (OC) unless dweight is null (the input's gradient alone, for a
+// saliency map), and din (N,C,H,W) unless din is null.
 void conv_backward(float* dweight, float* dbias, float* din, const float* dout, const float* in,
                    const float* weight, const ConvGeometry& g);
 
@@ -119,8 +120,8 @@ void maxpool_backward(float* din, const float* dout, const int32_t* argmax, cons
 // in (B, IN) -> out (B, OUT) = in · weightᵀ + bias, weight (OUT, IN).
 void dense_forward(float* out, const float* in, const float* weight, const float* bias, int batch,
                    int in_features, int out_features);
-// dweight (OUT, IN) = doutᵀ · in, dbias (OUT) = Σ over the batch of dout,
-// din (B, IN) = dout · weight unless din is null.
+// dweight (OUT, IN) = doutᵀ · in and dbias (OUT) = Σ over the batch of dout
+// unless dweight is null; din (B, IN) = dout · weight unless din is null.
 void dense_backward(float* dweight, float* dbias, float* din, const float* dout, const float* in,
                     const float* weight, int batch, int in_features, int out_features);
 

@@ -174,6 +174,7 @@ void Model::plan_buffers() {
         if (i < kDropoutLayers) D.keep.shape = D.out.shape;
     }
     probs.shape = {N, config.classes};
+    if (buffers == ModelBuffers::Inference) dinput.shape = {N, config.channels, config.image_size, config.image_size};
 }
 
 template <typename Visit>
@@ -182,9 +183,11 @@ void Model::for_each_buffer(Visit visit) {
     for (DenseLayer& D : dense) D.for_each_buffer(visit);
     visit(probs);
     visit(dcol);
+    visit(dinput);
 }
 
-Model::Model(const ModelConfig& cfg, int batch, bool allocate) : config(cfg), max_batch(batch) {
+Model::Model(const ModelConfig& cfg, int batch, ModelBuffers kind, bool allocate)
+    : config(cfg), max_batch(batch), buffers(kind) {
     if (cfg.pool_window != 2 && cfg.pool_window != 3)
         throw std::invalid_argument("pooling window " + std::to_string(cfg.pool_window) + " is not 2 or 3");
     if (final_feature_size(cfg.image_size) < 1)
@@ -194,7 +197,8 @@ Model::Model(const ModelConfig& cfg, int batch, bool allocate) : config(cfg), ma
     layout = parameter_layout(cfg);
     param_info = layout.in_order();
     plan_buffers();
-    planned_bytes_ = 2 * static_cast<int64_t>(sizeof(float)) * layout.total();  // params, grads
+    const bool own_parameters = buffers != ModelBuffers::Inference;
+    planned_bytes_ = own_parameters ? 2 * static_cast<int64_t>(sizeof(float)) * layout.total() : 0;  // params, grads
     for_each_buffer([this](const auto& buffer) { planned_bytes_ += buffer.planned_bytes(); });
     // Flatten joins two ways of computing sizes: conv5's buffers (from the
     // geometry) and dense1's weight (from the parameter layout). They must agree.
@@ -215,13 +219,15 @@ Model::Model(const ModelConfig& cfg, int batch, bool allocate) : config(cfg), ma
     if (planned_bytes_ > kMaxModelBytes)
         throw std::runtime_error(what + "; the most a model may use is " + std::to_string(kMaxModelBytes >> 20) +
                                  " MiB (its kernels count floats in 32-bit integers)");
-    params.assign(layout.total(), 0.0f);
-    grads.assign(layout.total(), 0.0f);
+    if (own_parameters) {
+        params.assign(layout.total(), 0.0f);
+        grads.assign(layout.total(), 0.0f);
+    }
     for_each_buffer([](auto& buffer) { buffer.allocate(); });
 }
 
-int64_t model_memory_bytes(const ModelConfig& config, int batch) {
-    return Model(config, batch, /*allocate=*/false).memory_bytes();
+int64_t model_memory_bytes(const ModelConfig& config, int batch, ModelBuffers buffers) {
+    return Model(config, batch, buffers, /*allocate=*/false).memory_bytes();
 }
 
 void Model::init_weights(uint64_t seed) {
@@ -384,6 +390,19 @@ void Model::backward(const uint8_t* labels, int n, ThreadPool& pool,
     }
 }
 
+const float* Model::input_gradient(const float* dlogits, int n, ThreadPool& pool) {
+    if (dinput.data.empty()) throw std::logic_error("input_gradient needs a model with ModelBuffers::Inference");
+    // The logits' gradient given, then the backward list as in backward():
+    // parameter gradients are skipped (grad() is null without them).
+    DenseLayer& logits = dense[kDenseLayers - 1];
+    std::copy(dlogits, dlogits + static_cast<int64_t>(n) * logits.out_features, logits.dout.ptr());
+    want_input_gradient_ = true;
+    for (int i = kDenseLayers - 1; i >= 0; --i) dense_layer_backward(i, n, pool);
+    for (int i = kConvLayers - 1; i >= 0; --i) conv_layer_backward(i, n, pool);
+    want_input_gradient_ = false;
+    return dinput.ptr();
+}
+
 void Model::loss_backward(const uint8_t* labels, int n) {
     const TimeInto time(timing ? &timing->loss : nullptr);
     // loss = softmax_cross_entropy(logits)
@@ -438,8 +457,8 @@ void Model::conv_layer_backward(int i, int n, ThreadPool& pool) {
     // out = relu(out)
     if (fast) fast::relu_backward(L.dout.ptr(), L.dout.ptr(), L.out.ptr(), out_floats(g), pool);
     else reference::relu_backward(L.dout.ptr(), L.dout.ptr(), L.out.ptr(), out_floats(g));
-    // out = conv(in) + bias; the first layer needs no gradient for its input image
-    float* din = i > 0 ? conv[i - 1].dresult().ptr() : nullptr;
+    // out = conv(in) + bias; the first layer's input gradient only for input_gradient
+    float* din = i > 0 ? conv[i - 1].dresult().ptr() : (want_input_gradient_ ? dinput.ptr() : nullptr);
     const float* weight = param(layout.conv[i].weight);
     float* dweight = grad(layout.conv[i].weight);
     float* dbias = grad(layout.conv[i].bias);

@@ -166,17 +166,25 @@ private:
     int64_t start_ns_ = 0;
 };
 
+// What a Model allocates.
+enum class ModelBuffers {
+    Training,   // its own parameters, their gradients, every activation and activation gradient
+    Inference,  // activations and their gradients (for input_gradient) but no parameters of its own:
+                // it reads weights that someone else owns (use_weights), so many can share one copy
+};
+
 struct Model {
     ModelConfig config;
     int max_batch = 0;
+    ModelBuffers buffers = ModelBuffers::Training;
     KernelSet kernels = KernelSet::Fast;  // the tuned kernels, or the reference ones (--reference)
 
     // Parameters: layout.conv[0].weight is conv1.weight, and so on;
     // param_info lists the same tensors in checkpoint order.
     ParameterLayout layout;
     std::vector<ParamInfo> param_info;
-    std::vector<float> params;  // all weights and biases back to back
-    std::vector<float> grads;   // same layout: d loss / d params of the last backward
+    std::vector<float> params;  // all weights and biases back to back (Training models)
+    std::vector<float> grads;   // same layout: d loss / d params of the last backward (Training models)
 
     // Activations for a batch of up to max_batch images.
     std::array<ConvLayer, kConvLayers> conv;
@@ -184,6 +192,7 @@ struct Model {
     Tensor probs;                     // (N, classes) softmax of the logits
     Tensor dcol;                      // (C*K*K * N*OH*OW) of the largest conv: scratch for its backward (fast)
     const float* input = nullptr;     // (N, C, S, S) the last forward's input, read by the reference conv1 backward
+    Tensor dinput;                    // (N, C, S, S) input_gradient's result (Inference models)
 
     // Dropout: off when 0. Applied only in training forward passes (train_step
     // sets `training` and the step), never in evaluation or predict. The masks
@@ -195,19 +204,27 @@ struct Model {
 
     LayerTimes* timing = nullptr;  // if set, every pass adds its per-layer times to it
 
-    // Plans every buffer from the layer table, then allocates them. Throws
-    // std::invalid_argument for an image too small for the network,
-    // std::runtime_error for a configuration larger than this machine's
-    // memory. With allocate false, only plans (for memory_bytes).
-    Model(const ModelConfig& config, int max_batch, bool allocate = true);
+    // Plans the buffers that `buffers` asks for from the layer table, then
+    // allocates them (unless allocate is false: a plan only, for its shapes
+    // and memory_bytes). Throws std::invalid_argument for an image too small
+    // for the network, std::runtime_error for a configuration larger than
+    // this machine's memory.
+    Model(const ModelConfig& config, int max_batch, ModelBuffers buffers = ModelBuffers::Training,
+          bool allocate = true);
+
+    // Read the parameters from `weights` (parameter_count() floats, in
+    // param_info order) instead of params, which may then stay empty. The
+    // caller keeps them alive and unchanged while the model uses them.
+    void use_weights(const float* weights) { shared_weights_ = weights; }
+    const float* weights() const { return shared_weights_ ? shared_weights_ : params.data(); }
 
     // Bytes of every buffer the plan holds: parameters, gradients, activations.
     int64_t memory_bytes() const { return planned_bytes_; }
 
-    // A parameter tensor's values, and its gradient: param(layout.conv[0].weight).
-    float* param(const ParamInfo& p) { return params.data() + p.offset; }
-    const float* param(const ParamInfo& p) const { return params.data() + p.offset; }
-    float* grad(const ParamInfo& p) { return grads.data() + p.offset; }
+    // A parameter tensor's values, and its gradient (null without gradients):
+    // param(layout.conv[0].weight).
+    const float* param(const ParamInfo& p) const { return weights() + p.offset; }
+    float* grad(const ParamInfo& p) { return grads.empty() ? nullptr : grads.data() + p.offset; }
 
     int64_t parameter_count() const { return layout.total(); }
 
@@ -240,6 +257,12 @@ struct Model {
     void dense_layer_backward(int i, int batch, ThreadPool& pool);
     void conv_layer_backward(int i, int batch, ThreadPool& pool);
 
+    // After forward: the gradient of Σ dlogits · logits with respect to the
+    // input, (N, C, S, S) in dinput; returns it. With dlogits one-hot on a
+    // class, that is how much each input pixel moves that class's logit (the
+    // saliency map). The same backward pass, without parameter gradients.
+    const float* input_gradient(const float* dlogits, int batch, ThreadPool& pool);
+
     // Whether dense layer i applies dropout in the current pass, and the seed of its mask.
     bool dropping(int dense_layer) const;
     uint64_t dropout_mask_seed(int dense_layer) const;
@@ -249,9 +272,10 @@ private:
     template <typename Visit>
     void for_each_buffer(Visit visit);
     int64_t planned_bytes_ = 0;
+    const float* shared_weights_ = nullptr;
+    bool want_input_gradient_ = false;  // conv1's backward writes dinput (input_gradient)
 };
 
-// Bytes a Model(config, batch) allocates for its parameters, gradients and
-// activations: the constructor's own plan. (Training adds 2 x 4 bytes per
-// parameter for Adam's moments.)
-int64_t model_memory_bytes(const ModelConfig& config, int batch);
+// Bytes a Model(config, batch, buffers) allocates: the constructor's own
+// plan. (Training adds 2 x 4 bytes per parameter for Adam's moments.)
+int64_t model_memory_bytes(const ModelConfig& config, int batch, ModelBuffers buffers = ModelBuffers::Training);
