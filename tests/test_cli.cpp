@@ -432,3 +432,25 @@ TEST_CASE("every flag the README names for a command is one that command's --hel
     CHECK(rows >= 10);  // every command has its row
     CHECK(flags >= 10);
 }
+
+TEST_CASE("predict says when an image is blank, and draws where the network looked", "[cli][saliency]") {
+    const std::string model = temp_path("saliency.model");
+    REQUIRE(run_alexnet(small_training(model) + " --steps 3 --quiet").exit_code == 0);
+    const std::string blank = temp_path("blank.pgm");
+    write_file(blank, "P2\n1 1\n255\n200\n");
+    RunResult r = run_alexnet("predict --model " + model + " " + blank);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == blank + ": blank: no ink stands out from the background, so there is no digit to read\n");
+    r = run_alexnet("predict --model " + model + " " + blank + " --json");
+    CHECK(r.out.find("\"blank\": true}") != std::string::npos);
+    const std::string picture = temp_path("looked.png");
+    r = run_alexnet("predict --model " + model + " tests/drawn/Breip_4.pgm --saliency " + picture);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("\"blank\"") == std::string::npos);
+    const GrayImage looked = read_image(picture);  // as grey: the map over the dimmed image
+    CHECK(looked.width == 280);
+    CHECK(looked.height == 280);
+    float brightest = 0;
+    for (float v : looked.pixels) brightest = std::max(brightest, v);
+    CHECK(brightest > 0.5f);
+}

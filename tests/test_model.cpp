@@ -409,3 +409,42 @@ TEST_CASE("dropout's masks are pinned to the step: update t draws the masks of s
     probe.forward(input.data(), 4, pool);
     CHECK(probe.dense[0].keep.data != keep_step42);
 }
+
+TEST_CASE("input_gradient is the logit's derivative with respect to the input, for both kernel sets",
+          "[model][gradcheck][saliency]") {
+    ModelConfig config{2, 39, 1, 10};
+    Model owner(config, 1);
+    owner.init_weights(5);
+    const SyntheticDigits digits(3);
+    Rng rng(9);
+    std::vector<float> input;
+    std::vector<uint8_t> labels;
+    digits.batch(input, labels, 1, 39, rng);
+    ThreadPool pool(2);
+    for (KernelSet kernels : {KernelSet::Fast, KernelSet::Reference}) {
+        Model model(config, 1, ModelBuffers::Inference);
+        model.kernels = kernels;
+        model.use_weights(owner.params.data());
+        REQUIRE(model.grads.empty());  // shares the weights, holds no parameters of its own
+        const int k = 3;
+        auto logit = [&](const std::vector<float>& x) { return static_cast<double>(model.forward(x.data(), 1, pool)[k]); };
+        logit(input);
+        std::vector<float> onehot(10, 0.0f);
+        onehot[k] = 1.0f;
+        const float* g = model.input_gradient(onehot.data(), 1, pool);
+        const std::vector<float> gradient(g, g + input.size());
+        double norm2 = 0;
+        for (float v : gradient) norm2 += static_cast<double>(v) * v;
+        REQUIRE(norm2 > 0);
+        // Along u = g / |g|, the logit changes at the rate |g|.
+        const double h = 1e-3, norm = std::sqrt(norm2);
+        std::vector<float> plus = input, minus = input;
+        for (size_t i = 0; i < input.size(); ++i) {
+            plus[i] += static_cast<float>(h * gradient[i] / norm);
+            minus[i] -= static_cast<float>(h * gradient[i] / norm);
+        }
+        const double numeric = (logit(plus) - logit(minus)) / (2 * h);
+        INFO((kernels == KernelSet::Fast ? "fast" : "reference") << ": |g| " << norm << ", directional " << numeric);
+        CHECK(numeric == Approx(norm).epsilon(0.02));
+    }
+}

@@ -99,14 +99,12 @@ inline const char* const kServePage = R"PAGE(<!doctype html>
   <div><h2>Loss</h2><canvas id="loss-chart" class="chart" width="440" height="220"></canvas></div>
   <div><h2>Accuracy (%)</h2><canvas id="accuracy-chart" class="chart" width="440" height="220"></canvas></div>
 </div>
-<div class="muted">Solid: training, the epoch's running mean; dots: validation (blue) and test (red) after each epoch.</div>
+<div class="muted">Solid: training, the epoch's running mean; dots: validation (green) and test (red) after each epoch.</div>
 <div class="row">
+  <div><h2>conv1's filters <span class="muted" id="filters-title"></span></h2><div class="tiles" id="filters" style="max-width:300px"></div></div>
   <div><h2>Confusion matrix <span class="muted" id="confusion-title"></span></h2><table class="confusion" id="confusion"></table></div>
-  <div><h2>The test images it gets most wrong <span class="muted" id="mistakes-title"></span></h2><div id="mistakes" style="max-width:560px"></div></div>
+  <div><h2>The test images it gets most wrong</h2><div class="muted" id="mistakes-title"></div><div id="mistakes" style="max-width:420px"></div></div>
 </div>
-
-<h2>conv1's filters <span class="muted" id="filters-title"></span></h2>
-<div class="tiles" id="filters"></div>
 <h2>Every layer's activations</h2>
 <div class="muted">Convolutions: one tile per channel (after ReLU), each scaled to its own range. Dense layers: one cell per unit, dark = 0.</div>
 <div id="layers"></div>
@@ -301,7 +299,7 @@ function chart(canvas, series, yLabel, fixedRange) {
   g.beginPath(); g.moveTo(left, 8); g.lineTo(left, H - bottom); g.lineTo(W - 8, H - bottom); g.stroke();
   for (let k = 0; k <= 4; k++) {
     const y = yMin + (yMax - yMin) * k / 4;
-    g.fillText(y.toFixed(yMax - yMin < 2 ? 2 : 0), 2, Y(y) + 3);
+    g.fillText(y.toFixed(yMax - yMin < 10 ? 2 : 0), 2, Y(y) + 3);
   }
   g.fillText("epoch", W - 40, H - 6);
   g.fillText(xMax.toFixed(2), W - 36, H - bottom + 12);
@@ -326,7 +324,7 @@ function redrawCharts() {
   document.body.dataset.trainPoints = run.steps.length;
 }
 function showConfusion(event) {
-  $("confusion-title").textContent = `(${event.set}, after epoch ${event.epoch}; rows: true digit, columns: predicted)`;
+  $("confusion-title").textContent = `(${event.set}, epoch ${event.epoch}; rows: true, columns: predicted)`;
   const table = $("confusion");
   table.innerHTML = "<tr><td></td>" + [...Array(10).keys()].map(p => `<td><b>${p}</b></td>`).join("") + "</tr>";
   event.matrix.forEach((row, t) => {
@@ -373,7 +371,7 @@ events.addEventListener("mistakes", e => showMistakes(JSON.parse(e.data)));
 events.addEventListener("filters", e => {
   const f = JSON.parse(e.data);
   showFilters(f.shape, f.values);
-  $("filters-title").textContent = "(live, from the training run)";
+  $("filters-title").textContent = "(live)";
   document.body.dataset.filterUpdates = ++run.filterUpdates;
 });
 // Draw while it learns: while a run is in progress, the current drawing is
