@@ -14,13 +14,26 @@ std::atomic<bool> g_counting{false};
 std::atomic<int64_t> g_allocated{0};
 }  // namespace
 
+// Every plain form of new and delete, so that all of them pair malloc with
+// free (a sanitizer checks that they match); the aligned forms stay the
+// library's own, pairs of their own.
 void* operator new(std::size_t bytes) {
     if (g_counting) g_allocated += static_cast<int64_t>(bytes);
     if (void* p = std::malloc(bytes ? bytes : 1)) return p;
     throw std::bad_alloc();
 }
+void* operator new[](std::size_t bytes) { return operator new(bytes); }
+void* operator new(std::size_t bytes, const std::nothrow_t&) noexcept {
+    if (g_counting) g_allocated += static_cast<int64_t>(bytes);
+    return std::malloc(bytes ? bytes : 1);
+}
+void* operator new[](std::size_t bytes, const std::nothrow_t& tag) noexcept { return operator new(bytes, tag); }
 void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace {
 
