@@ -5,7 +5,11 @@
 // dropout) the results must be identical; where it sums in another order
 // (the GEMMs, LRN's square roots, Adam's folded corrections) they must agree
 // to float rounding, and stay the same bits for any thread count.
+#include <algorithm>
+#include <array>
+#include <cmath>
 #include <cstring>
+#include <mutex>
 
 #include "catch.hpp"
 #include "fast/conv.h"
@@ -71,7 +75,7 @@ TEST_CASE("fast conv_forward and conv_backward agree with the direct loops, any 
         const auto x = random_vector(in_floats(g), 3);
         const auto w = random_vector(static_cast<size_t>(g.out_channels) * g.col_rows(), 4);
         const auto b = random_vector(g.out_channels, 5);
-        const auto dout = random_vector(out_floats(g), 8);
+        auto dout = random_vector(out_floats(g), 8);
         std::vector<float> out_ref(out_floats(g)), dw_ref(w.size()), db_ref(b.size()), dx_ref(in_floats(g));
         reference::conv_forward(out_ref.data(), x.data(), w.data(), b.data(), g);
         reference::conv_backward(dw_ref.data(), db_ref.data(), dx_ref.data(), dout.data(), x.data(), w.data(), g);
@@ -102,7 +106,7 @@ TEST_CASE("fast dense forward and backward agree with the reference loops", "[fa
     ThreadPool pool(2);
     for (auto [B, IN, OUT] : {std::array<int, 3>{5, 37, 19}, {32, 300, 64}, {1, 64, 10}, {33, 17, 260}}) {
         const auto x = random_vector(B * IN, 10), w = random_vector(OUT * IN, 11), b = random_vector(OUT, 12);
-        const auto dout = random_vector(B * OUT, 13);
+        auto dout = random_vector(B * OUT, 13);
         std::vector<float> out(B * OUT), out_ref(B * OUT);
         fast::dense_forward(out.data(), x.data(), w.data(), b.data(), B, IN, OUT, pool);
         reference::dense_forward(out_ref.data(), x.data(), w.data(), b.data(), B, IN, OUT);
@@ -231,5 +235,239 @@ TEST_CASE("fast Adam and SGD agree with the reference over several steps, with a
         fast::adam_update(w1.data(), m1.data(), v1.data(), g.data(), n, 1, adam, one);
         fast::adam_update(w3.data(), m3.data(), v3.data(), g.data(), n, 1, adam, pool);
         CHECK(same_bits(w1, w3));
+    }
+}
+
+TEST_CASE("fast dense forward for one image agrees with the reference, the same bits on any thread count",
+          "[fast][dense]") {
+    for (auto [IN, OUT] : {std::array<int, 2>{64, 2304}, {2304, 1024}, {37, 19}, {5, 3}, {1024, 10}, {16, 1}}) {
+        const auto x = random_vector(IN, 20), w = random_vector(static_cast<size_t>(OUT) * IN, 21),
+                   b = random_vector(OUT, 22);
+        std::vector<float> ref(OUT), relu_ref(OUT);
+        reference::dense_forward(ref.data(), x.data(), w.data(), b.data(), 1, IN, OUT);
+        relu_ref = ref;
+        reference::relu_forward(relu_ref.data(), OUT);
+        std::vector<float> first;
+        for (int threads : {1, 2, 3}) {
+            ThreadPool pool(threads);
+            std::vector<float> out(OUT, 9.0f), relu_out(OUT, 9.0f);
+            fast::dense_forward_one(out.data(), x.data(), w.data(), b.data(), IN, OUT, false, pool);
+            fast::dense_forward_one(relu_out.data(), x.data(), w.data(), b.data(), IN, OUT, true, pool);
+            INFO(IN << " -> " << OUT << ", " << threads << " threads");
+            check_close("dense", out, ref, 1e-5);
+            check_close("dense + relu", relu_out, relu_ref, 1e-5);
+            for (int o = 0; o < OUT; ++o) CHECK(relu_out[o] == (out[o] < 0 ? 0.0f : out[o]));
+            if (first.empty()) first = out;
+            else CHECK(same_bits(out, first));
+        }
+    }
+}
+
+TEST_CASE("a fused dense layer forward gives the bits of its kernels one after the other", "[fast][dense]") {
+    const int B = 7, IN = 300, OUT = 70;
+    const auto x = random_vector(B * IN, 30), w = random_vector(OUT * IN, 31), b = random_vector(OUT, 32);
+    ThreadPool pool(3);
+    std::vector<float> apart(B * OUT), fused(B * OUT);
+    std::vector<uint8_t> keep_apart(B * OUT), keep_fused(B * OUT);
+    fast::dense_forward(apart.data(), x.data(), w.data(), b.data(), B, IN, OUT, pool);
+    fast::relu_forward(apart.data(), B * OUT, pool);
+    fast::dropout_forward(apart.data(), keep_apart.data(), B * OUT, 0.3f, 17, pool);
+    fast::dense_layer_forward(fused.data(), x.data(), w.data(), b.data(), B, IN, OUT, true, keep_fused.data(), 0.3f,
+                              17, pool);
+    CHECK(same_bits(fused, apart));
+    CHECK(keep_fused == keep_apart);
+}
+
+TEST_CASE("a fused conv layer forward gives the bits of its kernels one after the other, any batch", "[fast][conv]") {
+    for (int batch : {1, 2, 5}) {
+        const ConvGeometry g{batch, 3, 13, 13, 8, 3, 1, 1};
+        const int OC = g.out_channels, plane = g.out_h() * g.out_w();
+        PoolGeometry pooling;
+        pooling.planes = batch * OC;
+        pooling.in_h = g.out_h();
+        pooling.in_w = g.out_w();
+        pooling.window = 3;
+        const auto x = random_vector(in_floats(g), 40, 0.0f, 20.0f), w = random_vector(OC * g.col_rows(), 41),
+                   b = random_vector(OC, 42);
+        const size_t outs = out_floats(g), pooled = static_cast<size_t>(pooling.planes) * pooling.out_h() * pooling.out_w();
+        for (int threads : {1, 3}) {
+            ThreadPool pool(threads);
+            std::vector<float> col(col_floats(g)), scratch(OC * g.col_cols()), out(outs), normalized(outs), scale(outs),
+                pooled_out(pooled);
+            std::vector<int32_t> argmax(pooled);
+            fast::conv_forward(out.data(), col.data(), scratch.data(), x.data(), w.data(), b.data(), g, pool);
+            fast::relu_forward(out.data(), outs, pool);
+            fast::lrn_forward(normalized.data(), scale.data(), out.data(), batch, OC, plane, pool);
+            fast::maxpool_forward(pooled_out.data(), argmax.data(), normalized.data(), pooling, pool);
+            std::vector<float> col2(col.size()), scratch2(scratch.size()), out2(outs), normalized2(outs), scale2(outs),
+                pooled2(pooled);
+            std::vector<int32_t> argmax2(pooled);
+            fast::ConvLayerBuffers buffers{col2.data(), scratch2.data(), out2.data()};
+            buffers.normalized = normalized2.data();
+            buffers.lrn_scale = scale2.data();
+            buffers.pooled = pooled2.data();
+            buffers.argmax = argmax2.data();
+            fast::conv_layer_forward(buffers, x.data(), w.data(), b.data(), g, pooling, pool);
+            INFO("batch " << batch << ", " << threads << " threads");
+            CHECK(same_bits(out2, out));
+            CHECK(same_bits(normalized2, normalized));
+            CHECK(same_bits(pooled2, pooled_out));
+            CHECK(argmax2 == argmax);
+            CHECK(same_bits(col2, col));
+        }
+    }
+}
+
+namespace {
+
+// What a fused backward signals through its BlockUpdate: how many times each
+// parameter was signalled, and each one's gradient at the moment it was (it
+// must be final by then). Poisons the weights of each signalled block with
+// NaN, as an optimizer would change them: any later read of them by the
+// backward (for the input's gradient) would show in its result.
+struct BlockRecorder {
+    std::vector<float>* weight;  // the layer's weights (tensor 0), poisoned as blocks complete
+    const float* gradients[2];   // dweight, dbias as the kernel writes them
+    std::vector<int> times[2];
+    std::vector<float> seen[2];
+    std::mutex mutex;
+
+    BlockRecorder(std::vector<float>* w, const float* dweight, size_t bias_size, const float* dbias)
+        : weight(w), gradients{dweight, dbias} {
+        times[0].assign(w->size(), 0);
+        times[1].assign(bias_size, 0);
+        seen[0].assign(w->size(), 0.0f);
+        seen[1].assign(bias_size, 0.0f);
+    }
+    fast::BlockUpdate callback() {
+        return [this](int tensor, int64_t first, int rows, int cols, int64_t stride) {
+            std::lock_guard<std::mutex> lock(mutex);
+            for (int r = 0; r < rows; ++r)
+                for (int c = 0; c < cols; ++c) {
+                    const int64_t at = first + r * stride + c;
+                    ++times[tensor][at];
+                    seen[tensor][at] = gradients[tensor][at];
+                    if (tensor == 0) (*weight)[at] = std::nanf("");
+                }
+        };
+    }
+    bool each_once(int tensor) const {
+        return std::all_of(times[tensor].begin(), times[tensor].end(), [](int n) { return n == 1; });
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a fused conv layer backward gives the bits of its kernels one after the other, and signals each "
+          "parameter once, complete, after its last read",
+          "[fast][conv]") {
+    for (int batch : {1, 2, 5}) {
+        const ConvGeometry g{batch, 3, 13, 13, 8, 3, 1, 1};
+        const int OC = g.out_channels, plane = g.out_h() * g.out_w();
+        PoolGeometry pooling;
+        pooling.planes = batch * OC;
+        pooling.in_h = g.out_h();
+        pooling.in_w = g.out_w();
+        pooling.window = 3;
+        const auto x = random_vector(in_floats(g), 50, 0.0f, 20.0f), w = random_vector(OC * g.col_rows(), 51),
+                   b = random_vector(OC, 52);
+        const size_t outs = out_floats(g), pooled = static_cast<size_t>(pooling.planes) * pooling.out_h() * pooling.out_w();
+        ThreadPool forward_pool(1);
+        std::vector<float> col(col_floats(g)), scratch(OC * g.col_cols()), out(outs), normalized(outs), scale(outs),
+            pooled_out(pooled);
+        std::vector<int32_t> argmax(pooled);
+        fast::ConvLayerBuffers buffers{col.data(), scratch.data(), out.data()};
+        buffers.normalized = normalized.data();
+        buffers.lrn_scale = scale.data();
+        buffers.pooled = pooled_out.data();
+        buffers.argmax = argmax.data();
+        fast::conv_layer_forward(buffers, x.data(), w.data(), b.data(), g, pooling, forward_pool);
+        const auto dpooled = random_vector(pooled, 53);
+        for (int threads : {1, 3}) {
+            ThreadPool pool(threads);
+            // The kernels one after the other.
+            std::vector<float> dp = dpooled, dnorm(outs), dout(outs), dw(w.size()), db(b.size()),
+                                dx(in_floats(g)), dcol(col_floats(g)), dout_t(scratch.size());
+            fast::maxpool_backward(dnorm.data(), dp.data(), argmax.data(), pooling, pool);
+            fast::lrn_backward(dout.data(), dnorm.data(), out.data(), scale.data(), batch, OC, plane, pool);
+            fast::relu_backward(dout.data(), dout.data(), out.data(), outs, pool);
+            fast::conv_backward(dw.data(), db.data(), dx.data(), dout_t.data(), dcol.data(), dout.data(), col.data(),
+                                w.data(), g, pool);
+            for (bool input_gradient : {true, false}) {
+                INFO("batch " << batch << ", " << threads << " threads, input gradient " << input_gradient);
+                std::vector<float> weights = w, dp2 = dpooled, dnorm2(outs), dout2(outs), dw2(w.size()), db2(b.size()),
+                                   dx2(in_floats(g), 7.0f), dcol2(col.size()), dout_t2(scratch.size());
+                fast::ConvLayerGradients grads;
+                grads.col = col.data();
+                grads.weight = weights.data();
+                grads.out = out.data();
+                grads.lrn_scale = scale.data();
+                grads.argmax = argmax.data();
+                grads.dpooled = dp2.data();
+                grads.dnormalized = dnorm2.data();
+                grads.dout = dout2.data();
+                grads.dout_t = dout_t2.data();
+                grads.dcol = dcol2.data();
+                grads.dweight = dw2.data();
+                grads.dbias = db2.data();
+                grads.din = input_gradient ? dx2.data() : nullptr;
+                BlockRecorder recorder(&weights, dw2.data(), b.size(), db2.data());
+                fast::conv_layer_backward(grads, g, pooling, recorder.callback(), pool);
+                CHECK(same_bits(dw2, dw));
+                CHECK(same_bits(db2, db));
+                if (input_gradient) CHECK(same_bits(dx2, dx));
+                else CHECK(std::all_of(dx2.begin(), dx2.end(), [](float v) { return v == 7.0f; }));
+                CHECK(recorder.each_once(0));
+                CHECK(recorder.each_once(1));
+                CHECK(same_bits(recorder.seen[0], dw));
+                CHECK(same_bits(recorder.seen[1], db));
+            }
+        }
+    }
+}
+
+TEST_CASE("a fused dense layer backward gives the bits of its kernels one after the other, and signals each "
+          "parameter once, complete, after its last read",
+          "[fast][dense]") {
+    // IN = 300 is several input blocks for OUT = 70 on every vector width.
+    for (auto [B, IN, OUT] : {std::array<int, 3>{7, 300, 70}, {1, 40, 2000}, {32, 2304, 24}}) {
+        const auto x = random_vector(B * IN, 60), w = random_vector(OUT * IN, 61), b = random_vector(OUT, 62);
+        const float p = 0.3f;
+        ThreadPool forward_pool(1);
+        std::vector<float> out(B * OUT);
+        std::vector<uint8_t> keep(B * OUT);
+        fast::dense_layer_forward(out.data(), x.data(), w.data(), b.data(), B, IN, OUT, true, keep.data(), p, 9,
+                                  forward_pool);
+        const auto dout_in = random_vector(B * OUT, 63);
+        for (int threads : {1, 3}) {
+            INFO(B << "x" << IN << " -> " << OUT << ", " << threads << " threads");
+            ThreadPool pool(threads);
+            std::vector<float> dout = dout_in, dw(w.size()), db(b.size()), dx(x.size());
+            fast::dropout_backward(dout.data(), dout.data(), keep.data(), B * OUT, p, pool);
+            fast::relu_backward(dout.data(), dout.data(), out.data(), B * OUT, pool);
+            fast::dense_backward(dw.data(), db.data(), dx.data(), dout.data(), x.data(), w.data(), B, IN, OUT, pool);
+            std::vector<float> weights = w, dout2 = dout_in, dw2(w.size()), db2(b.size()), dx2(x.size());
+            fast::DenseLayerGradients grads;
+            grads.dout = dout2.data();
+            grads.out = out.data();
+            grads.keep = keep.data();
+            grads.dropout = p;
+            grads.relu = true;
+            grads.in = x.data();
+            grads.weight = weights.data();
+            grads.dweight = dw2.data();
+            grads.dbias = db2.data();
+            grads.din = dx2.data();
+            BlockRecorder recorder(&weights, dw2.data(), b.size(), db2.data());
+            fast::dense_layer_backward(grads, B, IN, OUT, recorder.callback(), pool);
+            CHECK(same_bits(dout2, dout));
+            CHECK(same_bits(dw2, dw));
+            CHECK(same_bits(db2, db));
+            CHECK(same_bits(dx2, dx));
+            CHECK(recorder.each_once(0));
+            CHECK(recorder.each_once(1));
+            CHECK(same_bits(recorder.seen[0], dw));
+            CHECK(same_bits(recorder.seen[1], db));
+        }
     }
 }

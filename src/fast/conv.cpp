@@ -1,11 +1,14 @@
 // conv.cpp — convolution as im2col + GEMM, forward and backward; the reference
 // kernels (nn/layers.cpp) compute the same sums as direct loops.
 //
-// Work is split over threads by images: each thread runs im2col, its own
-// serial GEMM and the copy back to NCHW for a contiguous run of images, so no
-// two threads write the same float and the data a thread writes stays in its
-// caches. Only the weight gradient sums over every image: that one is a
-// single GEMM split over the elements of dweight.
+// Forward is split over threads by images: each thread runs im2col, its own
+// serial GEMM, the copy back to NCHW and what follows (LRN, pooling) for a
+// contiguous run of images, so no two threads write the same float and the
+// data a thread writes stays in its caches. Backward starts the same way,
+// image by image, back to the GEMM's output; then its two products are split
+// by rows of col, whole input channels: dcol's rows and col2im's channels,
+// and dweight's columns, are each one thread's alone (dweight sums over every
+// image, so it cannot be split by images).
 #include "fast/conv.h"
 
 #include <algorithm>
@@ -13,6 +16,7 @@
 #include <vector>
 
 #include "fast/gemm.h"
+#include "fast/layers.h"
 #include "fast/thread_pool.h"
 
 namespace fast {
@@ -96,7 +100,9 @@ void im2col(float* col, const float* in, const ConvGeometry& g, int first, int c
     }
 }
 
-void col2im(float* in, const float* col, const ConvGeometry& g, int first, int count) {
+void col2im(float* in, const float* col, const ConvGeometry& g, int first, int count, int first_channel,
+            int channels) {
+    if (channels < 0) channels = g.in_channels - first_channel;
     const int P = g.out_h() * g.out_w(), K = g.kernel;
     const int64_t cols = g.col_cols();
     const int64_t plane = static_cast<int64_t>(g.in_h) * g.in_w;
@@ -108,7 +114,7 @@ void col2im(float* in, const float* col, const ConvGeometry& g, int first, int c
     PatchTable& t = patch_table(g, 1);
     const int32_t* __restrict window_start = t.window_start.data();
     for (int n = first; n < first + count; ++n) {
-        for (int c = 0; c < g.in_channels; ++c) {
+        for (int c = first_channel; c < first_channel + channels; ++c) {
             std::fill(t.padded.begin(), t.padded.end(), 0.0f);
             for (int kh = 0; kh < K; ++kh)
                 for (int kw = 0; kw < K; ++kw) {
@@ -132,88 +138,204 @@ void col2im(float* in, const float* col, const ConvGeometry& g, int first, int c
 // ---------------------------------------------------------------------------
 // Convolution
 
+void conv_forward_images(float* out, float* col, float* gemm_out, const float* in, const float* weight,
+                         const float* bias, const ConvGeometry& g, int first, int count, bool relu) {
+    const int OC = g.out_channels, CKK = g.col_rows();
+    const int64_t NP = g.col_cols();          // N*OH*OW, the row length of col
+    const int P = g.out_h() * g.out_w();      // OH*OW, pixels per output plane
+    const int64_t col0 = static_cast<int64_t>(first) * P;  // the first column of these images
+    im2col(col, in, g, first, count);
+    // gemm_out[:, cols] (OC, count*P) = weight (OC, CKK) · col[:, cols] (CKK, count*P)
+    sgemm(false, false, OC, count * P, CKK, weight, CKK, col + col0, static_cast<int>(NP), 0.0f, gemm_out + col0,
+          static_cast<int>(NP), ThreadPool::serial());
+    copy_out(out, gemm_out, bias, g, first, count, relu);
+}
+
+void copy_out(float* out, const float* gemm_out, const float* bias, const ConvGeometry& g, int first, int count,
+              bool relu) {
+    const int OC = g.out_channels, P = g.out_h() * g.out_w();
+    const int64_t NP = g.col_cols();
+    // out[n][oc][p] = gemm_out[oc][n*P + p] + bias[oc]   (to NCHW), then
+    // max(·, 0) written as reference::relu_forward does, so the bits are those
+    // of a separate ReLU pass.
+    for (int n = first; n < first + count; ++n)
+        for (int oc = 0; oc < OC; ++oc) {
+            const float* src = gemm_out + oc * NP + static_cast<int64_t>(n) * P;
+            float* dst = out + (static_cast<int64_t>(n) * OC + oc) * P;
+            if (relu)
+                for (int p = 0; p < P; ++p) {
+                    const float v = src[p] + bias[oc];
+                    dst[p] = v < 0.0f ? 0.0f : v;
+                }
+            else
+                for (int p = 0; p < P; ++p) dst[p] = src[p] + bias[oc];
+        }
+}
+
+void conv_forward(float* out, float* col, float* gemm_out, const float* in, const float* weight,
+                  const float* bias, const ConvGeometry& g, ThreadPool& pool) {
+    const int tasks = std::min(pool.size(), g.batch);
+    pool.run(tasks, [&](int t) {
+        int first, count;
+        ThreadPool::share(g.batch, tasks, t, &first, &count);
+        conv_forward_images(out, col, gemm_out, in, weight, bias, g, first, count, /*relu=*/false);
+    });
+}
+
+void conv_layer_forward(const ConvLayerBuffers& b, const float* in, const float* weight, const float* bias,
+                        const ConvGeometry& g, const PoolGeometry& pooling, ThreadPool& pool) {
+    const int OC = g.out_channels, plane = g.out_h() * g.out_w();
+    const int64_t per_image = static_cast<int64_t>(OC) * plane;
+    const int64_t pooled_per_image = static_cast<int64_t>(OC) * pooling.out_h() * pooling.out_w();
+    // What follows the GEMM for images [first, first + count): LRN and pooling.
+    auto finish = [&](int first, int count) {
+        const float* activation = b.out;
+        if (b.normalized) {
+            lrn_forward(b.normalized + first * per_image, b.lrn_scale + first * per_image, b.out + first * per_image,
+                        count, OC, plane, ThreadPool::serial());
+            activation = b.normalized;
+        }
+        if (b.pooled) {
+            PoolGeometry p = pooling;
+            p.planes = count * OC;
+            maxpool_forward(b.pooled + first * pooled_per_image, b.argmax + first * pooled_per_image,
+                            activation + first * per_image, p, ThreadPool::serial());
+        }
+    };
+    if (g.batch >= pool.size()) {
+        // Each thread takes its images through the whole layer: one hand-off.
+        pool.run(pool.size(), [&](int t) {
+            int first, count;
+            ThreadPool::share(g.batch, pool.size(), t, &first, &count);
+            conv_forward_images(b.out, b.col, b.gemm_out, in, weight, bias, g, first, count, /*relu=*/true);
+            finish(first, count);
+        });
+        return;
+    }
+    // Fewer images than threads (a batch of one on the page): the GEMM is
+    // what is worth splitting, over tiles of its output.
+    const int64_t NP = g.col_cols();
+    im2col(b.col, in, g, 0, g.batch);
+    sgemm(false, false, OC, static_cast<int>(NP), g.col_rows(), weight, g.col_rows(), b.col, static_cast<int>(NP), 0.0f,
+          b.gemm_out, static_cast<int>(NP), pool);
+    copy_out(b.out, b.gemm_out, bias, g, 0, g.batch, /*relu=*/true);
+    finish(0, g.batch);
+}
+
+void conv_backward(float* dweight, float* dbias, float* din, float* dout_t, float* dcol, float* dout,
+                   const float* col, const float* weight, const ConvGeometry& g, ThreadPool& pool) {
+    // The layer's backward without ReLU, LRN or pooling (dout is only read).
+    ConvLayerGradients b;
+    b.col = col;
+    b.weight = weight;
+    b.out = nullptr;  // no ReLU
+    b.dout = dout;
+    b.dout_t = dout_t;
+    b.dcol = dcol;
+    b.dweight = dweight;
+    b.dbias = dbias;
+    b.din = din;
+    conv_layer_backward(b, g, PoolGeometry{}, nullptr, pool);
+}
+
 namespace {
 
-// The contiguous run of images that task t of `tasks` handles.
-void image_share(int batch, int tasks, int t, int* first, int* count) {
-    *first = static_cast<int>(static_cast<int64_t>(batch) * t / tasks);
-    *count = static_cast<int>(static_cast<int64_t>(batch) * (t + 1) / tasks) - *first;
+void relu_mask(float* __restrict t, const float* __restrict dout, const float* __restrict out, int n) {
+    for (int i = 0; i < n; ++i) t[i] = out[i] > 0.0f ? dout[i] : 0.0f;
+}
+
+// The gradient of out for images [first, first + count), gathered into the
+// (OC, N*OH*OW) layout of the GEMMs: back through the pooling and the LRN
+// when there are, then through the ReLU on the way into dout_t (the same
+// bits as reference::relu_backward followed by the copy).
+void conv_output_gradient(const ConvLayerGradients& b, const ConvGeometry& g, const PoolGeometry& pooling, int first,
+                          int count) {
+    const int OC = g.out_channels, P = g.out_h() * g.out_w();
+    const int64_t NP = g.col_cols();
+    const int64_t per_image = static_cast<int64_t>(OC) * P;
+    const int64_t pooled_per_image = static_cast<int64_t>(OC) * pooling.out_h() * pooling.out_w();
+    if (b.argmax) {
+        // pooled = maxpool(activation), activation = normalized if LRN, else out
+        PoolGeometry p = pooling;
+        p.planes = count * OC;
+        float* dactivation = b.lrn_scale ? b.dnormalized : b.dout;
+        maxpool_backward(dactivation + first * per_image, b.dpooled + first * pooled_per_image,
+                         b.argmax + first * pooled_per_image, p, ThreadPool::serial());
+    }
+    if (b.lrn_scale)  // normalized = lrn(out)
+        lrn_backward(b.dout + first * per_image, b.dnormalized + first * per_image, b.out + first * per_image,
+                     b.lrn_scale + first * per_image, count, OC, P, ThreadPool::serial());
+    // out = relu(gemm_out + bias)   =>   dout_t[oc][n*P + p] = dout[n][oc][p] · [out > 0]
+    // (without the ReLU, a plain copy)
+    for (int n = first; n < first + count; ++n)
+        for (int oc = 0; oc < OC; ++oc) {
+            const int64_t at = (static_cast<int64_t>(n) * OC + oc) * P;
+            float* t = b.dout_t + oc * NP + static_cast<int64_t>(n) * P;
+            if (b.out) relu_mask(t, b.dout + at, b.out + at, P);
+            else std::memcpy(t, b.dout + at, sizeof(float) * P);
+        }
+}
+
+// dbias[oc] = Σ over n, p of dout_t[oc][n*P + p], for channels [first, first + count).
+// Summed in double, in 8 interleaved partial sums (lane j % 8), added up in a
+// fixed order at the end: one running sum would make every add wait for the
+// previous one; 8 lanes let the CPU add a vector at a time.
+void bias_gradient(float* dbias, const float* dout_t, int64_t NP, int first, int count) {
+    for (int oc = first; oc < first + count; ++oc) {
+        constexpr int kLanes = 8;
+        double lanes[kLanes] = {};
+        const float* row = dout_t + oc * NP;
+        int64_t j = 0;
+        for (; j + kLanes <= NP; j += kLanes)
+            for (int l = 0; l < kLanes; ++l) lanes[l] += row[j + l];
+        for (; j < NP; ++j) lanes[j % kLanes] += row[j];
+        double sum = 0.0;
+        for (double lane : lanes) sum += lane;
+        dbias[oc] = static_cast<float>(sum);
+    }
 }
 
 }  // namespace
 
-void conv_forward(float* out, float* col, float* gemm_out, const float* in, const float* weight,
-                  const float* bias, const ConvGeometry& g, ThreadPool& pool) {
-    const int OC = g.out_channels, CKK = g.col_rows();
-    const int64_t NP = g.col_cols();          // N*OH*OW, the row length of col
-    const int P = g.out_h() * g.out_w();      // OH*OW, pixels per output plane
-    const int tasks = std::min(pool.size(), g.batch);
-    pool.run(tasks, [&](int t) {
-        int first, count;
-        image_share(g.batch, tasks, t, &first, &count);
-        const int64_t col0 = static_cast<int64_t>(first) * P;  // this task's first column
-        im2col(col, in, g, first, count);
-        // gemm_out[:, cols] (OC, count*P) = weight (OC, CKK) · col[:, cols] (CKK, count*P)
-        sgemm(false, false, OC, count * P, CKK, weight, CKK, col + col0, static_cast<int>(NP), 0.0f,
-              gemm_out + col0, static_cast<int>(NP), ThreadPool::serial());
-        // out[n][oc][p] = gemm_out[oc][n*P + p] + bias[oc]   (to NCHW)
-        for (int n = first; n < first + count; ++n)
-            for (int oc = 0; oc < OC; ++oc) {
-                const float* src = gemm_out + oc * NP + static_cast<int64_t>(n) * P;
-                float* dst = out + (static_cast<int64_t>(n) * OC + oc) * P;
-                for (int p = 0; p < P; ++p) dst[p] = src[p] + bias[oc];
-            }
-    });
-}
-
-void conv_backward(float* dweight, float* dbias, float* din, float* dout_t, float* dcol, const float* dout,
-                   const float* col, const float* weight, const ConvGeometry& g, ThreadPool& pool) {
-    const int OC = g.out_channels, CKK = g.col_rows();
+void conv_layer_backward(const ConvLayerGradients& b, const ConvGeometry& g, const PoolGeometry& pooling,
+                         const BlockUpdate& update, ThreadPool& pool) {
+    const int OC = g.out_channels, CKK = g.col_rows(), KK = g.kernel * g.kernel;
     const int64_t NP = g.col_cols();
-    const int P = g.out_h() * g.out_w();
     const int np = static_cast<int>(NP);
-    const int tasks = std::min(pool.size(), g.batch);
-    // Forward wrote out[n][oc][p] = gemm_out[oc][n*P + p]; gather dout back
-    // into that (OC, N*OH*OW) layout so the GEMMs below see it as one matrix.
-    pool.run(tasks, [&](int t) {
+    // 1. Image by image: the gradient of the GEMM's output, dout_t.
+    const int image_tasks = std::min(pool.size(), g.batch);
+    pool.run(image_tasks, [&](int t) {
         int first, count;
-        image_share(g.batch, tasks, t, &first, &count);
-        for (int n = first; n < first + count; ++n)
-            for (int oc = 0; oc < OC; ++oc)
-                std::memcpy(dout_t + oc * NP + static_cast<int64_t>(n) * P,
-                            dout + (static_cast<int64_t>(n) * OC + oc) * P, sizeof(float) * P);
+        ThreadPool::share(g.batch, image_tasks, t, &first, &count);
+        conv_output_gradient(b, g, pooling, first, count);
     });
-    if (dweight) {
-        // forward: out = ... + bias[oc]   =>   dbias[oc] = sum over n, p of dout
-        // Summed in double, in 8 interleaved partial sums (lane j % 8), added
-        // up in a fixed order at the end: one running sum would make every add
-        // wait for the previous one; 8 lanes let the CPU add a vector at a time.
-        pool.run(OC, [&](int oc) {
-            constexpr int kLanes = 8;
-            double lanes[kLanes] = {};
-            const float* row = dout_t + oc * NP;
-            int64_t j = 0;
-            for (; j + kLanes <= NP; j += kLanes)
-                for (int l = 0; l < kLanes; ++l) lanes[l] += row[j + l];
-            for (; j < NP; ++j) lanes[j % kLanes] += row[j];
-            double sum = 0.0;
-            for (double lane : lanes) sum += lane;
-            dbias[oc] = static_cast<float>(sum);
-        });
-        // forward: gemm_out = weight · col   =>   dweight = dout_t · colᵀ
-        // (a sum over every image, so one GEMM split over the elements of dweight)
-        sgemm(false, true, OC, CKK, np, dout_t, np, col, np, 0.0f, dweight, CKK, pool);
-    }
-    if (din == nullptr) return;
+    // 2. Block by block of col's rows: whole input channels (K*K rows each)
+    // when din is wanted, since col2im needs all of a channel's rows;
+    // otherwise single rows.
+    const int unit = b.din ? KK : 1;
+    const int units = CKK / unit;
+    const int tasks = std::min(pool.size(), units);
     pool.run(tasks, [&](int t) {
-        int first, count;
-        image_share(g.batch, tasks, t, &first, &count);
-        const int64_t col0 = static_cast<int64_t>(first) * P;
-        //                                 =>   dcol = weightᵀ · dout_t   (this task's columns)
-        sgemm(true, false, CKK, count * P, OC, weight, CKK, dout_t + col0, np, 0.0f, dcol + col0, np,
+        int u0, u_count;
+        ThreadPool::share(units, tasks, t, &u0, &u_count);
+        const int r0 = u0 * unit, rows = u_count * unit;  // rows [r0, r0 + rows) of col
+        if (b.din) {
+            // forward: gemm_out = weight · col   =>   dcol = weightᵀ · dout_t   (these rows)
+            sgemm(true, false, rows, np, OC, b.weight + r0, CKK, b.dout_t, np, 0.0f, b.dcol + r0 * NP, np,
+                  ThreadPool::serial());
+            // forward: col = im2col(in)   =>   din = col2im(dcol)   (these channels)
+            col2im(b.din, b.dcol, g, 0, g.batch, u0, u_count);
+        }
+        if (b.dweight == nullptr) return;
+        // dweight = dout_t · colᵀ   (these columns of dweight: a sum over every image)
+        sgemm(false, true, OC, rows, np, b.dout_t, np, b.col + r0 * NP, np, 0.0f, b.dweight + r0, CKK,
               ThreadPool::serial());
-        // forward: col = im2col(in)        =>   din = col2im(dcol)
-        col2im(din, dcol, g, first, count);
+        if (update) update(0, r0, OC, rows, CKK);
+        // forward: out = ... + bias[oc]   =>   dbias[oc] = Σ over n, p of dout
+        int o0, o_count;
+        ThreadPool::share(OC, tasks, t, &o0, &o_count);
+        bias_gradient(b.dbias, b.dout_t, NP, o0, o_count);
+        if (update && o_count > 0) update(1, o0, 1, o_count, 0);
     });
 }
 

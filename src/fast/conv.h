@@ -3,6 +3,9 @@
 // which compute the same sums as direct loops; read those first.
 #pragma once
 
+#include <cstdint>
+
+#include "fast/layers.h"  // BlockUpdate
 #include "nn/geometry.h"
 
 class ThreadPool;
@@ -15,8 +18,10 @@ namespace fast {
 void im2col(float* col, const float* in, const ConvGeometry& g, int first, int count);
 
 // col2im for images [first, first + count): overwrites their part of in
-// (N,C,H,W) as reference::col2im defines it.
-void col2im(float* in, const float* col, const ConvGeometry& g, int first, int count);
+// (N,C,H,W) as reference::col2im defines it; for all their channels, or for
+// channels [first_channel, first_channel + channels) alone.
+void col2im(float* in, const float* col, const ConvGeometry& g, int first, int count, int first_channel = 0,
+            int channels = -1);
 
 // in (N,C,H,W) -> out (N,OC,OH,OW) = weight (OC, C*K*K) · im2col(in) + bias.
 // col (C*K*K, N*OH*OW) is kept for backward; gemm_out (OC, N*OH*OW) is scratch.
@@ -25,10 +30,62 @@ void col2im(float* in, const float* col, const ConvGeometry& g, int first, int c
 void conv_forward(float* out, float* col, float* gemm_out, const float* in, const float* weight,
                   const float* bias, const ConvGeometry& g, ThreadPool& pool);
 
-// Given dout (N,OC,OH,OW) and forward's col, writes dweight (OC, C*K*K) and
-// dbias (OC) unless dweight is null, and din (N,C,H,W) unless din is null.
+// The same for images [first, first + count) on the calling thread; with
+// relu, the copy to NCHW also applies the ReLU (same bits as a pass after).
+void conv_forward_images(float* out, float* col, float* gemm_out, const float* in, const float* weight,
+                         const float* bias, const ConvGeometry& g, int first, int count, bool relu);
+// Its last part: out (N,OC,OH,OW) = gemm_out (OC, N*OH*OW) + bias, [ReLU], for those images.
+void copy_out(float* out, const float* gemm_out, const float* bias, const ConvGeometry& g, int first, int count,
+              bool relu);
+
+// A whole conv layer forward: the convolution, its bias and ReLU, and the
+// LRN and max-pooling when their buffers are given, with as few hand-offs to
+// the pool as the batch allows (one when there are at least as many images
+// as threads). The same bits as the kernels called one after the other.
+struct ConvLayerBuffers {
+    float* col = nullptr;         // (C*K*K, N*OH*OW) im2col of the input, kept for backward
+    float* gemm_out = nullptr;    // (OC, N*OH*OW) scratch
+    float* out = nullptr;         // (N, OC, OH, OW) after bias and ReLU
+    float* normalized = nullptr;  // (N, OC, OH, OW) after LRN, or null for none
+    float* lrn_scale = nullptr;   // (N, OC, OH, OW) LRN's scale, kept for backward
+    float* pooled = nullptr;      // (N, OC, OH/2, OW/2) after pooling, or null for none
+    int32_t* argmax = nullptr;    // (N, OC, OH/2, OW/2) the winners, kept for backward
+};
+void conv_layer_forward(const ConvLayerBuffers& buffers, const float* in, const float* weight, const float* bias,
+                        const ConvGeometry& g, const PoolGeometry& pooling, ThreadPool& pool);
+
+// A whole conv layer backward in two hand-offs. First, image by image: from
+// the gradient of what the layer handed on back through its pooling, LRN and
+// ReLU to dout, and dout into the (OC, N*OH*OW) layout of the GEMMs. Then,
+// input channel by input channel (rows of col by rows, when no input
+// gradient is asked for): that block of dweight, of dcol and, through
+// col2im, of din; each thread also sums dbias for a share of the output
+// channels. `update`, if given, is called for each block of dweight and
+// dbias as soon as it is complete: nothing reads those weights again in this
+// backward, so the optimizer can update them while they are in cache.
+struct ConvLayerGradients {
+    const float* col = nullptr;        // (C*K*K, N*OH*OW) forward's im2col
+    const float* weight = nullptr;     // (OC, C*K*K)
+    const float* out = nullptr;        // (N, OC, OH, OW) after ReLU: where the gradient may pass (null: no ReLU)
+    const float* lrn_scale = nullptr;  // (N, OC, OH, OW) forward's LRN scale, or null: no LRN
+    const int32_t* argmax = nullptr;   // (N, OC, OH/2, OW/2) forward's winners, or null: no pooling
+    float* dpooled = nullptr;          // (N, OC, OH/2, OW/2) the gradient coming in, if pooling
+    float* dnormalized = nullptr;      // (N, OC, OH, OW) the gradient of LRN's output, if LRN
+    float* dout = nullptr;             // (N, OC, OH, OW) the gradient of out: written if LRN or pooling, else read
+    float* dout_t = nullptr;           // (OC, N*OH*OW) scratch
+    float* dcol = nullptr;             // (C*K*K, N*OH*OW) scratch
+    float* dweight = nullptr;          // (OC, C*K*K), or null: no parameter gradients
+    float* dbias = nullptr;            // (OC)
+    float* din = nullptr;              // (N, C, H, W), or null: no input gradient
+};
+void conv_layer_backward(const ConvLayerGradients& gradients, const ConvGeometry& g, const PoolGeometry& pooling,
+                         const BlockUpdate& update, ThreadPool& pool);
+
+// The convolution alone (no ReLU, LRN or pooling): given dout (N,OC,OH,OW)
+// and forward's col, writes dweight (OC, C*K*K) and dbias (OC) unless
+// dweight is null, and din (N,C,H,W) unless din is null; dout is only read.
 // Scratch: dout_t (OC, N*OH*OW) and dcol (C*K*K, N*OH*OW).
-void conv_backward(float* dweight, float* dbias, float* din, float* dout_t, float* dcol, const float* dout,
+void conv_backward(float* dweight, float* dbias, float* din, float* dout_t, float* dcol, float* dout,
                    const float* col, const float* weight, const ConvGeometry& g, ThreadPool& pool);
 
 }  // namespace fast

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "fast/gemm.h"
+#include "fast/simd.h"
 #include "fast/thread_pool.h"
 #include "nn/layers.h"
 
@@ -139,45 +140,50 @@ void lrn_backward(float* din, const float* dout, const float* in, const float* s
 // ---------------------------------------------------------------------------
 // Max-pooling, stride 2
 
+namespace {
+
+// The window's running winner meets candidate k: it takes k if k's value is
+// greater, or a NaN (v != v only for NaN); a tie keeps the earlier one.
+inline void meet(const float* plane, int k, float& best_value, int& best) {
+    const float v = plane[k];
+    const bool takes = (v > best_value) | (v != v);
+    best_value = takes ? v : best_value;
+    best = takes ? k : best;
+}
+
+}  // namespace
+
 void maxpool_forward(float* out, int32_t* argmax, const float* in, const PoolGeometry& g, ThreadPool& pool) {
     assert(g.stride == 2 && (g.window == 2 || g.window == 3));
     const int h = g.in_h, w = g.in_w, window = g.window;
     const int oh = g.out_h(), ow = g.out_w();
     pool.parallel_for(g.planes, 8, [&](int64_t begin, int64_t end) {
         for (int64_t p = begin; p < end; ++p) {
-            const float* __restrict src = in + p * h * w;
-            float* __restrict dst = out + p * oh * ow;
-            int32_t* __restrict arg = argmax + p * oh * ow;
-            for (int y = 0; y < oh; ++y) {
-                // One output row at a time, candidate by candidate: every
-                // window of the row first takes its top-left input, then
-                // meets the rest of its inputs in the reference's order (row
-                // by row, left to right), each in one pass over the row, so
-                // no window waits for the previous one. The first maximum
-                // wins ties, and a NaN wins over numbers: "v != v" is true
-                // only for NaN. Written as selects so they can be branch-free.
-                float* __restrict best_value = dst + y * ow;
-                int32_t* __restrict best = arg + y * ow;
+            const float* plane = in + p * h * w;
+            float* values = out + p * oh * ow;
+            int32_t* winners = argmax + p * oh * ow;
+            for (int y = 0; y < oh; ++y)
                 for (int x = 0; x < ow; ++x) {
-                    best[x] = (2 * y) * w + 2 * x;
-                    best_value[x] = src[best[x]];
-                }
-                const int row_end = std::min(2 * y + window, h);  // clipped at the plane's edge
-                for (int iy = 2 * y; iy < row_end; ++iy)
-                    for (int dx = 0; dx < window; ++dx) {
-                        if (iy == 2 * y && dx == 0) continue;  // the top-left input, taken above
-                        // Windows whose column 2x + dx is still inside the plane:
-                        // 2x + dx < w, so x < (w - dx) / 2 rounded up.
-                        const int x_end = std::min(ow, (w - dx + 1) / 2);
-                        for (int x = 0; x < x_end; ++x) {
-                            const int k = iy * w + 2 * x + dx;
-                            const float v = src[k];
-                            const bool wins = (v > best_value[x]) | (v != v);
-                            best_value[x] = wins ? v : best_value[x];
-                            best[x] = wins ? k : best[x];
-                        }
+                    // The window's inputs in the reference's order: row by
+                    // row, left to right, from its top-left one. Window by
+                    // window with its running winner in registers: windows
+                    // are independent, so the CPU overlaps their compares.
+                    const int top_left = (2 * y) * w + 2 * x;
+                    float best_value = plane[top_left];
+                    int best = top_left;
+                    if (window == 2) {  // never clipped: 2y + 1 < h and 2x + 1 < w
+                        meet(plane, top_left + 1, best_value, best);
+                        meet(plane, top_left + w, best_value, best);
+                        meet(plane, top_left + w + 1, best_value, best);
+                    } else {  // 3x3, clipped at the plane's edge
+                        const int rows = std::min(3, h - 2 * y), cols = std::min(3, w - 2 * x);
+                        for (int dy = 0; dy < rows; ++dy)
+                            for (int dx = dy == 0 ? 1 : 0; dx < cols; ++dx)
+                                meet(plane, top_left + dy * w + dx, best_value, best);
                     }
-            }
+                    values[y * ow + x] = best_value;
+                    winners[y * ow + x] = best;
+                }
         }
     });
 }
@@ -209,22 +215,188 @@ void dense_forward(float* out, const float* in, const float* weight, const float
         for (int j = 0; j < out_features; ++j) out[b * out_features + j] += bias[j];
 }
 
-void dense_backward(float* dweight, float* dbias, float* din, const float* dout, const float* in,
-                    const float* weight, int batch, int in_features, int out_features, ThreadPool& pool) {
-    if (dweight) {
-        // dweight (OUT, IN) = doutᵀ · in
-        sgemm(true, false, out_features, in_features, batch, dout, out_features, in, in_features, 0.0f, dweight,
-              in_features, pool);
-        for (int j = 0; j < out_features; ++j) {
-            float sum = 0.0f;
-            for (int b = 0; b < batch; ++b) sum += dout[b * out_features + j];
-            dbias[j] = sum;
+namespace {
+
+// Outputs [first, first + count) of task t of `tasks`, in blocks of `block`
+// (whole micro-kernel strips), the last task taking the rest.
+void output_share(int outputs, int tasks, int t, int block, int* first, int* count) {
+    const int blocks = (outputs + block - 1) / block;
+    int b0, nb;
+    ThreadPool::share(blocks, tasks, t, &b0, &nb);
+    *first = std::min(outputs, b0 * block);
+    *count = std::min(outputs, (b0 + nb) * block) - *first;
+}
+
+}  // namespace
+
+void dense_layer_forward(float* out, const float* in, const float* weight, const float* bias, int batch,
+                         int in_features, int out_features, bool relu, uint8_t* keep, float p, uint64_t seed,
+                         ThreadPool& pool) {
+    const float scale = 1.0f / (1.0f - p);
+    pool.run(pool.size(), [&](int t) {
+        int o0, count;
+        output_share(out_features, pool.size(), t, 32, &o0, &count);
+        if (count == 0) return;
+        // out[:, o0 : o0 + count] = in (B, IN) · weight[o0 : o0 + count]ᵀ
+        sgemm(false, true, batch, count, in_features, in, in_features, weight + static_cast<int64_t>(o0) * in_features,
+              in_features, 0.0f, out + o0, out_features, ThreadPool::serial());
+        for (int b = 0; b < batch; ++b)
+            for (int j = o0; j < o0 + count; ++j) {
+                const int64_t at = static_cast<int64_t>(b) * out_features + j;
+                float v = out[at] + bias[j];
+                if (relu) v = v < 0.0f ? 0.0f : v;
+                if (keep) {
+                    keep[at] = reference::dropout_keeps(seed, at, p);
+                    v = keep[at] ? v * scale : 0.0f;
+                }
+                out[at] = v;
+            }
+    });
+}
+
+namespace {
+
+// out[o] = bias[o] + Σ_k in[k] · weight[o][k] for R rows from o, each vector
+// of `in` loaded once for all R. R is a template argument so that the R x NV
+// partial sums are whole registers: with a run-time row count the compiler
+// keeps them in memory, and every FMA waits on a store and a load.
+template <int R>
+void dot_rows(float* out, const float* in, const float* weight, const float* bias, int in_features, int o,
+              bool relu) {
+    constexpr int NV = kDotLanes / simd::kWidth;  // vectors per row's partial sums
+    static_assert(kDotLanes % simd::kWidth == 0, "the partial sums fill whole vectors");
+    const int whole = in_features / kDotLanes * kDotLanes;
+    const float* w[R];
+    for (int r = 0; r < R; ++r) w[r] = weight + static_cast<int64_t>(o + r) * in_features;
+    simd::Vec acc[R][NV] = {};
+    for (int k = 0; k < whole; k += kDotLanes)
+        for (int v = 0; v < NV; ++v) {
+            const simd::Vec x = simd::load(in + k + v * simd::kWidth);
+            for (int r = 0; r < R; ++r) acc[r][v] = simd::fmadd(simd::load(w[r] + k + v * simd::kWidth), x, acc[r][v]);
         }
+    for (int r = 0; r < R; ++r) {
+        float lanes[kDotLanes];
+        for (int v = 0; v < NV; ++v) simd::store(lanes + v * simd::kWidth, acc[r][v]);
+        for (int k = whole; k < in_features; ++k) {  // the tail, into its lane, rounded as the vectors are
+            float& lane = lanes[k % kDotLanes];
+            lane = simd::kFusedMultiplyAdd ? std::fma(w[r][k], in[k], lane) : w[r][k] * in[k] + lane;
+        }
+        for (int width = kDotLanes / 2; width >= 1; width /= 2)  // a fixed tree of additions
+            for (int j = 0; j < width; ++j) lanes[j] += lanes[j + width];
+        const float value = lanes[0] + bias[o + r];
+        out[o + r] = relu && value < 0.0f ? 0.0f : value;
     }
-    if (din == nullptr) return;
-    // din (B, IN) = dout · weight
-    sgemm(false, false, batch, in_features, out_features, dout, out_features, weight, in_features, 0.0f, din,
-          in_features, pool);
+}
+
+// Rows [o0, o0 + rows): four at a time, then one at a time.
+void dot_rows(float* out, const float* in, const float* weight, const float* bias, int in_features, int o0, int rows,
+              bool relu) {
+    int o = o0;
+    for (; o + 4 <= o0 + rows; o += 4) dot_rows<4>(out, in, weight, bias, in_features, o, relu);
+    for (; o < o0 + rows; ++o) dot_rows<1>(out, in, weight, bias, in_features, o, relu);
+}
+
+}  // namespace
+
+void dense_forward_one(float* out, const float* in, const float* weight, const float* bias, int in_features,
+                       int out_features, bool relu, ThreadPool& pool) {
+    // Each thread reads its own rows of the weights: split where the work is,
+    // unless the layer is too small to repay a hand-off.
+    const int64_t weights = static_cast<int64_t>(in_features) * out_features;
+    const int tasks = weights < (int64_t{1} << 16) ? 1 : pool.size();
+    pool.run(tasks, [&](int t) {
+        int o0, count;
+        output_share(out_features, tasks, t, 4, &o0, &count);
+        dot_rows(out, in, weight, bias, in_features, o0, count, relu);
+    });
+}
+
+namespace {
+
+// dout[:, o0 : o0 + count] back through dropout (if keep) and ReLU (if relu),
+// in place: reference::dropout_backward and relu_backward on those columns.
+void dense_output_gradient(const DenseLayerGradients& d, int batch, int out_features, int o0, int count) {
+    const float scale = 1.0f / (1.0f - d.dropout);
+    for (int b = 0; b < batch; ++b)
+        for (int j = o0; j < o0 + count; ++j) {
+            const int64_t at = static_cast<int64_t>(b) * out_features + j;
+            float g = d.dout[at];
+            if (d.keep) g = d.keep[at] ? g * scale : 0.0f;    // out = dropout(·)
+            if (d.relu) g = d.out[at] > 0.0f ? g : 0.0f;      // out = relu(·)
+            d.dout[at] = g;
+        }
+}
+
+}  // namespace
+
+int dense_weight_rows_block(int in_features, int out_features) {
+    // About 32K weights (128 KB) per block, so that the block of dweight is
+    // still in cache when the optimizer reads it; whole micro-kernel strips.
+    const int strip = sgemm_register_block_rows();
+    const int rows = std::max(1, 32768 / std::max(1, in_features)) / strip * strip;
+    return std::min(out_features, std::max(strip, rows));
+}
+
+void dense_layer_backward(const DenseLayerGradients& d, int batch, int in_features, int out_features,
+                          const BlockUpdate& update, ThreadPool& pool) {
+    // 1. By blocks of outputs: dout through dropout and ReLU, then dbias.
+    pool.run(pool.size(), [&](int t) {
+        int o0, count;
+        output_share(out_features, pool.size(), t, 32, &o0, &count);
+        if (count == 0) return;
+        if (d.keep || d.relu) dense_output_gradient(d, batch, out_features, o0, count);
+        if (d.dweight == nullptr) return;
+        // forward: out = ... + bias   =>   dbias[j] = Σ_b dout[b][j]
+        for (int j = o0; j < o0 + count; ++j) {
+            float sum = 0.0f;
+            for (int b = 0; b < batch; ++b) sum += d.dout[static_cast<int64_t>(b) * out_features + j];
+            d.dbias[j] = sum;
+        }
+        if (update) update(1, o0, 1, count, 0);
+    });
+    // 2. By columns of din: each thread reads only its columns of the weights.
+    // forward: out = in · weightᵀ   =>   din = dout · weight
+    if (d.din) {
+        const int strip = sgemm_register_block_cols();
+        pool.run(pool.size(), [&](int t) {
+            int k0, cols;
+            output_share(in_features, pool.size(), t, strip, &k0, &cols);
+            if (cols == 0) return;
+            sgemm(false, false, batch, cols, out_features, d.dout, out_features, d.weight + k0, in_features, 0.0f,
+                  d.din + k0, in_features, ThreadPool::serial());
+        });
+    }
+    if (d.dweight == nullptr) return;
+    // 3. By rows of dweight, now that nothing reads the weights again: a block
+    // of rows at a time, each updated while it is in cache, in one contiguous
+    // run of parameters.                =>   dweight = doutᵀ · in
+    const int block = dense_weight_rows_block(in_features, out_features);
+    pool.run(pool.size(), [&](int t) {
+        int o0, rows;
+        output_share(out_features, pool.size(), t, block, &o0, &rows);
+        for (int o = o0; o < o0 + rows; o += block) {
+            const int n = std::min(block, o0 + rows - o);
+            const int64_t first = static_cast<int64_t>(o) * in_features;
+            sgemm(true, false, n, in_features, batch, d.dout + o, out_features, d.in, in_features, 0.0f,
+                  d.dweight + first, in_features, ThreadPool::serial());
+            if (update) update(0, first, 1, static_cast<int>(static_cast<int64_t>(n) * in_features), 0);
+        }
+    });
+}
+
+void dense_backward(float* dweight, float* dbias, float* din, float* dout, const float* in, const float* weight,
+                    int batch, int in_features, int out_features, ThreadPool& pool) {
+    // The layer's backward without ReLU or dropout: dout is only read.
+    DenseLayerGradients d;
+    d.dout = dout;
+    d.out = nullptr;
+    d.relu = false;
+    d.in = in;
+    d.weight = weight;
+    d.dweight = dweight;
+    d.dbias = dbias;
+    d.din = din;
+    dense_layer_backward(d, batch, in_features, out_features, nullptr, pool);
 }
 
 }  // namespace fast

@@ -44,22 +44,46 @@ void sgd_chunk(float* __restrict w, float* __restrict velocity, const float* __r
 
 }  // namespace
 
+namespace {
+
+// Adam's per-step constants, folded once per call (the same arithmetic as
+// PyTorch's Adam): m̂ / sqrt(v̂) = m / (1 - beta1^t) * sqrt(1 - beta2^t) / sqrt(v).
+struct AdamConstants {
+    float b1, one_minus_b1, b2, one_minus_b2, step_size, inv_sqrt_bc2, eps, decay;
+    AdamConstants(const AdamConfig& c, int64_t step) {
+        const double t = static_cast<double>(step);
+        step_size = static_cast<float>(c.lr / (1.0 - std::pow(c.beta1, t)));
+        inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(1.0 - std::pow(c.beta2, t)));
+        b1 = static_cast<float>(c.beta1);
+        one_minus_b1 = static_cast<float>(1.0 - c.beta1);
+        b2 = static_cast<float>(c.beta2);
+        one_minus_b2 = static_cast<float>(1.0 - c.beta2);
+        eps = static_cast<float>(c.eps);
+        // Decoupled weight decay (AdamW) as one factor applied to w first.
+        decay = static_cast<float>(1.0 - c.lr * c.weight_decay);
+    }
+    void apply(float* w, float* m, float* v, const float* g, int64_t n) const {
+        adam_chunk(w, m, v, g, n, b1, one_minus_b1, b2, one_minus_b2, step_size, inv_sqrt_bc2, eps, decay);
+    }
+};
+
+}  // namespace
+
 void adam_update(float* params, float* m, float* v, const float* grads, int64_t n, int64_t step,
                  const AdamConfig& c, ThreadPool& pool) {
-    // Both bias corrections folded into two scalars (the same arithmetic as
-    // PyTorch's Adam): m̂ / sqrt(v̂) = m / (1 - beta1^t) * sqrt(1 - beta2^t) / sqrt(v).
-    const double t = static_cast<double>(step);
-    const float step_size = static_cast<float>(c.lr / (1.0 - std::pow(c.beta1, t)));
-    const float inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(1.0 - std::pow(c.beta2, t)));
-    const float b1 = static_cast<float>(c.beta1), one_minus_b1 = static_cast<float>(1.0 - c.beta1);
-    const float b2 = static_cast<float>(c.beta2), one_minus_b2 = static_cast<float>(1.0 - c.beta2);
-    const float eps = static_cast<float>(c.eps);
-    // Decoupled weight decay (AdamW) as one factor applied to w first.
-    const float decay = static_cast<float>(1.0 - c.lr * c.weight_decay);
+    const AdamConstants k(c, step);
     pool.parallel_for(n, kChunk, [&](int64_t begin, int64_t end) {
-        adam_chunk(params + begin, m + begin, v + begin, grads + begin, end - begin, b1, one_minus_b1, b2,
-                   one_minus_b2, step_size, inv_sqrt_bc2, eps, decay);
+        k.apply(params + begin, m + begin, v + begin, grads + begin, end - begin);
     });
+}
+
+void adam_update_block(float* params, float* m, float* v, const float* grads, int rows, int cols, int64_t stride,
+                       int64_t step, const AdamConfig& c) {
+    const AdamConstants k(c, step);
+    for (int r = 0; r < rows; ++r) {
+        const int64_t at = r * stride;
+        k.apply(params + at, m + at, v + at, grads + at, cols);
+    }
 }
 
 void sgd_update(float* params, float* velocity, const float* grads, int64_t n, const SgdConfig& c,
@@ -69,6 +93,16 @@ void sgd_update(float* params, float* velocity, const float* grads, int64_t n, c
     pool.parallel_for(n, kChunk, [&](int64_t begin, int64_t end) {
         sgd_chunk(params + begin, velocity + begin, grads + begin, end - begin, lr, momentum, decay);
     });
+}
+
+void sgd_update_block(float* params, float* velocity, const float* grads, int rows, int cols, int64_t stride,
+                      const SgdConfig& c) {
+    const float lr = static_cast<float>(c.lr), momentum = static_cast<float>(c.momentum);
+    const float decay = static_cast<float>(1.0 - c.lr * c.weight_decay);
+    for (int r = 0; r < rows; ++r) {
+        const int64_t at = r * stride;
+        sgd_chunk(params + at, velocity + at, grads + at, cols, lr, momentum, decay);
+    }
 }
 
 }  // namespace fast

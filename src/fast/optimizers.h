@@ -19,4 +19,13 @@ void adam_update(float* params, float* m, float* v, const float* grads, int64_t 
 void sgd_update(float* params, float* velocity, const float* grads, int64_t n, const SgdConfig& config,
                 ThreadPool& pool);
 
+// The same updates on the calling thread, of a block of `rows` rows of
+// `cols` parameters each, `stride` apart (a column block of a weight matrix):
+// what the fused backward passes update as soon as a block's gradient is
+// complete. Element for element the arithmetic of the functions above.
+void adam_update_block(float* params, float* m, float* v, const float* grads, int rows, int cols, int64_t stride,
+                       int64_t step, const AdamConfig& config);
+void sgd_update_block(float* params, float* velocity, const float* grads, int rows, int cols, int64_t stride,
+                      const SgdConfig& config);
+
 }  // namespace fast

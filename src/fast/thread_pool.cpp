@@ -101,6 +101,7 @@ void ThreadPool::run(int num_tasks, const std::function<void(int)>& task) {
         for (int i = 0; i < num_tasks; ++i) task(i);
         return;
     }
+    handoffs_.fetch_add(1, std::memory_order_relaxed);
     {
         std::lock_guard<std::mutex> lock(mutex_);
         job_ = &task;

@@ -45,8 +45,19 @@ public:
     // thread, so any thread may use it, e.g. for a serial GEMM inside a task.
     static ThreadPool& serial();
 
+    // The contiguous share [*first, *first + *count) of `items` that task t
+    // of `tasks` takes: items * t / tasks up to items * (t + 1) / tasks.
+    static void share(int items, int tasks, int t, int* first, int* count) {
+        *first = static_cast<int>(static_cast<int64_t>(items) * t / tasks);
+        *count = static_cast<int>(static_cast<int64_t>(items) * (t + 1) / tasks) - *first;
+    }
+
     // The hardware thread count, at least 1.
     static int hardware_threads();
+
+    // Jobs handed to the workers so far (a job the calling thread runs alone
+    // does not count): each one costs a wake-up and a wait for the slowest.
+    uint64_t handoffs() const { return handoffs_.load(std::memory_order_relaxed); }
 
 private:
     void worker_loop(int thread);
@@ -64,4 +75,5 @@ private:
     std::atomic<int> workers_finished_{0}; // workers done with this job
     std::atomic<uint64_t> generation_{0};  // bumped once per job
     bool stopping_ = false;                // guarded by mutex_
+    std::atomic<uint64_t> handoffs_{0};
 };

@@ -304,28 +304,24 @@ const float* Model::conv_layer_forward(int i, const float* in, int n, ThreadPool
     const ConvGeometry g = for_batch(L.geometry, n);
     const float* weight = param(layout.conv[i].weight);
     const float* bias = param(layout.conv[i].bias);
-    const int64_t count = out_floats(g);
-    const bool fast = kernels == KernelSet::Fast;
+    const PoolGeometry p = for_batch(L.pool, n, g.out_channels);
+    if (kernels == KernelSet::Fast) {
+        // The layer's kernels below, fused into as few hand-offs as the batch allows.
+        fast::ConvLayerBuffers b{L.col.ptr(), L.gemm_out.ptr(), L.out.ptr()};
+        if (L.normalizes()) b.normalized = L.normalized.ptr(), b.lrn_scale = L.lrn_scale.ptr();
+        if (L.pools()) b.pooled = L.pooled.ptr(), b.argmax = L.argmax.ptr();
+        fast::conv_layer_forward(b, in, weight, bias, g, p, pool);
+        return L.result().ptr();
+    }
     // out = relu(conv(in) + bias)
-    if (fast) {
-        fast::conv_forward(L.out.ptr(), L.col.ptr(), L.gemm_out.ptr(), in, weight, bias, g, pool);
-        fast::relu_forward(L.out.ptr(), count, pool);
-    } else {
-        reference::conv_forward(L.out.ptr(), in, weight, bias, g);
-        reference::relu_forward(L.out.ptr(), count);
-    }
+    reference::conv_forward(L.out.ptr(), in, weight, bias, g);
+    reference::relu_forward(L.out.ptr(), out_floats(g));
     // normalized = lrn(out)
-    if (L.normalizes()) {
-        const int plane = g.out_h() * g.out_w();
-        if (fast) fast::lrn_forward(L.normalized.ptr(), L.lrn_scale.ptr(), L.out.ptr(), n, g.out_channels, plane, pool);
-        else reference::lrn_forward(L.normalized.ptr(), L.lrn_scale.ptr(), L.out.ptr(), n, g.out_channels, plane);
-    }
+    if (L.normalizes())
+        reference::lrn_forward(L.normalized.ptr(), L.lrn_scale.ptr(), L.out.ptr(), n, g.out_channels,
+                               g.out_h() * g.out_w());
     // pooled = maxpool(activation)
-    if (L.pools()) {
-        const PoolGeometry p = for_batch(L.pool, n, g.out_channels);
-        if (fast) fast::maxpool_forward(L.pooled.ptr(), L.argmax.ptr(), L.activation().ptr(), p, pool);
-        else reference::maxpool_forward(L.pooled.ptr(), L.argmax.ptr(), L.activation().ptr(), p);
-    }
+    if (L.pools()) reference::maxpool_forward(L.pooled.ptr(), L.argmax.ptr(), L.activation().ptr(), p);
     return L.result().ptr();
 }
 
@@ -334,12 +330,13 @@ const float* Model::dense_layer_forward(int i, const float* in, int n, ThreadPoo
     const float* weight = param(layout.dense[i].weight);
     const float* bias = param(layout.dense[i].bias);
     const int64_t count = static_cast<int64_t>(n) * D.out_features;
-    const bool fast = kernels == KernelSet::Fast;
     // out = in · weightᵀ + bias, then relu (but for the logits), then dropout (if on)
-    if (fast) {
-        fast::dense_forward(D.out.ptr(), in, weight, bias, n, D.in_features, D.out_features, pool);
-        if (D.relu) fast::relu_forward(D.out.ptr(), count, pool);
-        if (dropping(i)) fast::dropout_forward(D.out.ptr(), D.keep.ptr(), count, dropout, dropout_mask_seed(i), pool);
+    if (kernels == KernelSet::Fast) {
+        if (n == 1 && !training)  // the page's case: a matrix-vector product
+            fast::dense_forward_one(D.out.ptr(), in, weight, bias, D.in_features, D.out_features, D.relu, pool);
+        else
+            fast::dense_layer_forward(D.out.ptr(), in, weight, bias, n, D.in_features, D.out_features, D.relu,
+                                      dropping(i) ? D.keep.ptr() : nullptr, dropout, dropout_mask_seed(i), pool);
     } else {
         reference::dense_forward(D.out.ptr(), in, weight, bias, n, D.in_features, D.out_features);
         if (D.relu) reference::relu_forward(D.out.ptr(), count);
@@ -371,22 +368,15 @@ const float* Model::probabilities(int n) {
 // ---------------------------------------------------------------------------
 // Backward: the forward list in reverse
 
-void Model::backward(const uint8_t* labels, int n, ThreadPool& pool,
-                     const std::function<void(const LayerParameters&)>& layer_done) {
+void Model::backward(const uint8_t* labels, int n, ThreadPool& pool, const ParameterBlockDone& block_done) {
     loss_backward(labels, n);
     for (int i = kDenseLayers - 1; i >= 0; --i) {
-        {
-            const TimeInto time(timing ? &timing->backward[kConvLayers + i] : nullptr);
-            dense_layer_backward(i, n, pool);
-        }
-        if (layer_done) layer_done(layout.dense[i]);
+        const TimeInto time(timing ? &timing->backward[kConvLayers + i] : nullptr);
+        dense_layer_backward(i, n, pool, block_done);
     }
     for (int i = kConvLayers - 1; i >= 0; --i) {
-        {
-            const TimeInto time(timing ? &timing->backward[i] : nullptr);
-            conv_layer_backward(i, n, pool);
-        }
-        if (layer_done) layer_done(layout.conv[i]);
+        const TimeInto time(timing ? &timing->backward[i] : nullptr);
+        conv_layer_backward(i, n, pool, block_done);
     }
 }
 
@@ -397,8 +387,8 @@ const float* Model::input_gradient(const float* dlogits, int n, ThreadPool& pool
     DenseLayer& logits = dense[kDenseLayers - 1];
     std::copy(dlogits, dlogits + static_cast<int64_t>(n) * logits.out_features, logits.dout.ptr());
     want_input_gradient_ = true;
-    for (int i = kDenseLayers - 1; i >= 0; --i) dense_layer_backward(i, n, pool);
-    for (int i = kConvLayers - 1; i >= 0; --i) conv_layer_backward(i, n, pool);
+    for (int i = kDenseLayers - 1; i >= 0; --i) dense_layer_backward(i, n, pool, nullptr);
+    for (int i = kConvLayers - 1; i >= 0; --i) conv_layer_backward(i, n, pool, nullptr);
     want_input_gradient_ = false;
     return dinput.ptr();
 }
@@ -410,64 +400,96 @@ void Model::loss_backward(const uint8_t* labels, int n) {
                                               config.classes);
 }
 
-void Model::dense_layer_backward(int i, int n, ThreadPool& pool) {
+namespace {
+
+// The fast kernels' signal for a block of a layer's weight (tensor 0) or
+// bias (tensor 1), as the model's ParameterBlockDone sees it: offsets into
+// params. Empty when there is nothing to call.
+fast::BlockUpdate block_update(const LayerParameters& layer, const ParameterBlockDone& block_done) {
+    if (!block_done) return nullptr;
+    return [&layer, &block_done](int tensor, int64_t first, int rows, int cols, int64_t stride) {
+        block_done((tensor == 0 ? layer.weight : layer.bias).offset + first, rows, cols, stride);
+    };
+}
+
+// The reference kernels' signal: each tensor once, whole, after the layer.
+void whole_tensors_done(const LayerParameters& layer, const ParameterBlockDone& block_done) {
+    if (!block_done) return;
+    for (const ParamInfo& p : {layer.weight, layer.bias}) block_done(p.offset, 1, static_cast<int>(p.size), p.size);
+}
+
+}  // namespace
+
+void Model::dense_layer_backward(int i, int n, ThreadPool& pool, const ParameterBlockDone& block_done) {
     DenseLayer& D = dense[i];
-    const int64_t count = static_cast<int64_t>(n) * D.out_features;
-    const bool fast = kernels == KernelSet::Fast;
-    // out = dropout(out)  (dense1 and dense2, in training, when on)
-    if (dropping(i)) {
-        if (fast) fast::dropout_backward(D.dout.ptr(), D.dout.ptr(), D.keep.ptr(), count, dropout, pool);
-        else reference::dropout_backward(D.dout.ptr(), D.dout.ptr(), D.keep.ptr(), count, dropout);
-    }
-    // out = relu(out)  (a dropped value is 0 in out, and its gradient is already 0)
-    if (D.relu) {
-        if (fast) fast::relu_backward(D.dout.ptr(), D.dout.ptr(), D.out.ptr(), count, pool);
-        else reference::relu_backward(D.dout.ptr(), D.dout.ptr(), D.out.ptr(), count);
-    }
     // out = in · weightᵀ + bias, where in is the previous layer's output
     const float* in = i > 0 ? dense[i - 1].out.ptr() : conv[kConvLayers - 1].result().ptr();
     float* din = i > 0 ? dense[i - 1].dout.ptr() : conv[kConvLayers - 1].dresult().ptr();
     const float* weight = param(layout.dense[i].weight);
     float* dweight = grad(layout.dense[i].weight);
     float* dbias = grad(layout.dense[i].bias);
-    if (fast) fast::dense_backward(dweight, dbias, din, D.dout.ptr(), in, weight, n, D.in_features, D.out_features, pool);
-    else reference::dense_backward(dweight, dbias, din, D.dout.ptr(), in, weight, n, D.in_features, D.out_features);
+    if (kernels == KernelSet::Fast) {
+        // The kernels below, fused into two hand-offs; each block of the
+        // weights is signalled as soon as its gradient is complete.
+        fast::DenseLayerGradients d;
+        d.dout = D.dout.ptr();
+        d.out = D.out.ptr();
+        if (dropping(i)) d.keep = D.keep.ptr(), d.dropout = dropout;
+        d.relu = D.relu;
+        d.in = in;
+        d.weight = weight;
+        d.dweight = dweight;
+        d.dbias = dbias;
+        d.din = din;
+        fast::dense_layer_backward(d, n, D.in_features, D.out_features, block_update(layout.dense[i], block_done),
+                                   pool);
+        return;
+    }
+    const int64_t count = static_cast<int64_t>(n) * D.out_features;
+    // out = dropout(out)  (dense1 and dense2, in training, when on)
+    if (dropping(i)) reference::dropout_backward(D.dout.ptr(), D.dout.ptr(), D.keep.ptr(), count, dropout);
+    // out = relu(out)  (a dropped value is 0 in out, and its gradient is already 0)
+    if (D.relu) reference::relu_backward(D.dout.ptr(), D.dout.ptr(), D.out.ptr(), count);
+    reference::dense_backward(dweight, dbias, din, D.dout.ptr(), in, weight, n, D.in_features, D.out_features);
+    if (dweight) whole_tensors_done(layout.dense[i], block_done);
 }
 
-void Model::conv_layer_backward(int i, int n, ThreadPool& pool) {
+void Model::conv_layer_backward(int i, int n, ThreadPool& pool, const ParameterBlockDone& block_done) {
     ConvLayer& L = conv[i];
     const ConvGeometry g = for_batch(L.geometry, n);
-    const bool fast = kernels == KernelSet::Fast;
-    // result = maxpool(activation)
-    if (L.pools()) {
-        const PoolGeometry p = for_batch(L.pool, n, g.out_channels);
-        if (fast) fast::maxpool_backward(L.dactivation().ptr(), L.dpooled.ptr(), L.argmax.ptr(), p, pool);
-        else reference::maxpool_backward(L.dactivation().ptr(), L.dpooled.ptr(), L.argmax.ptr(), p);
-    }
-    // normalized = lrn(out)
-    if (L.normalizes()) {
-        const int plane = g.out_h() * g.out_w();
-        if (fast)
-            fast::lrn_backward(L.dout.ptr(), L.dnormalized.ptr(), L.out.ptr(), L.lrn_scale.ptr(), n, g.out_channels,
-                               plane, pool);
-        else
-            reference::lrn_backward(L.dout.ptr(), L.dnormalized.ptr(), L.out.ptr(), L.lrn_scale.ptr(), n,
-                                    g.out_channels, plane);
-    }
-    // out = relu(out)
-    if (fast) fast::relu_backward(L.dout.ptr(), L.dout.ptr(), L.out.ptr(), out_floats(g), pool);
-    else reference::relu_backward(L.dout.ptr(), L.dout.ptr(), L.out.ptr(), out_floats(g));
+    const PoolGeometry p = for_batch(L.pool, n, g.out_channels);
     // out = conv(in) + bias; the first layer's input gradient only for input_gradient
     float* din = i > 0 ? conv[i - 1].dresult().ptr() : (want_input_gradient_ ? dinput.ptr() : nullptr);
     const float* weight = param(layout.conv[i].weight);
     float* dweight = grad(layout.conv[i].weight);
     float* dbias = grad(layout.conv[i].bias);
-    if (fast) {
-        // in seen through the im2col kept in col; gemm_out is free scratch now
-        fast::conv_backward(dweight, dbias, din, L.gemm_out.ptr(), dcol.ptr(), L.dout.ptr(), L.col.ptr(), weight, g,
-                            pool);
-    } else {
-        const float* in = i > 0 ? conv[i - 1].result().ptr() : input;
-        reference::conv_backward(dweight, dbias, din, L.dout.ptr(), in, weight, g);
+    if (kernels == KernelSet::Fast) {
+        // The kernels below, fused into two hand-offs; forward's im2col is
+        // kept in col, and gemm_out is free scratch now.
+        fast::ConvLayerGradients b;
+        b.col = L.col.ptr();
+        b.weight = weight;
+        b.out = L.out.ptr();
+        if (L.normalizes()) b.lrn_scale = L.lrn_scale.ptr(), b.dnormalized = L.dnormalized.ptr();
+        if (L.pools()) b.argmax = L.argmax.ptr(), b.dpooled = L.dpooled.ptr();
+        b.dout = L.dout.ptr();
+        b.dout_t = L.gemm_out.ptr();
+        b.dcol = dcol.ptr();
+        b.dweight = dweight;
+        b.dbias = dbias;
+        b.din = din;
+        fast::conv_layer_backward(b, g, p, block_update(layout.conv[i], block_done), pool);
+        return;
     }
+    // result = maxpool(activation)
+    if (L.pools()) reference::maxpool_backward(L.dactivation().ptr(), L.dpooled.ptr(), L.argmax.ptr(), p);
+    // normalized = lrn(out)
+    if (L.normalizes())
+        reference::lrn_backward(L.dout.ptr(), L.dnormalized.ptr(), L.out.ptr(), L.lrn_scale.ptr(), n, g.out_channels,
+                                g.out_h() * g.out_w());
+    // out = relu(out)
+    reference::relu_backward(L.dout.ptr(), L.dout.ptr(), L.out.ptr(), out_floats(g));
+    const float* in = i > 0 ? conv[i - 1].result().ptr() : input;
+    reference::conv_backward(dweight, dbias, din, L.dout.ptr(), in, weight, g);
+    if (dweight) whole_tensors_done(layout.conv[i], block_done);
 }

@@ -145,12 +145,19 @@ struct DenseLayer {
     }
 };
 
+// Backward's signal that a block of parameters has its gradients: `rows`
+// rows of `cols` parameters each, `stride` apart, from params[first] (and
+// grads[first]). With the fast kernels it is called from the pool's threads
+// at once, for blocks that never overlap (a layer's weights, column block by
+// column block); with the reference kernels, once per weight and bias tensor
+// (one row) after its layer, on the calling thread.
+using ParameterBlockDone = std::function<void(int64_t first, int rows, int cols, int64_t stride)>;
+
 // Wall time spent in each part of a step, added up over the passes made while
 // Model::timing points at it (bench's per-layer profile).
 struct LayerTimes {
     std::array<double, kConvLayers + kDenseLayers> forward{}, backward{};  // conv1..conv5, dense1..dense4
-    double loss = 0;    // softmax cross-entropy, forward and backward
-    double update = 0;  // the optimizer's updates (train_step)
+    double loss = 0;  // softmax cross-entropy, forward and backward
 };
 
 // Adds the wall time of its own lifetime to *seconds (nothing if null).
@@ -248,14 +255,13 @@ struct Model {
     // After loss: every parameter gradient into grads (assigned, not added).
     // The forward list reversed: loss_backward, dense_layer_backward for
     // dense4..dense1, conv_layer_backward for conv5..conv1. If given,
-    // layer_done(layer) is called after each layer's backward: that layer's
-    // gradients are then complete, and backward will not read its weights
-    // again (train_step updates them there).
-    void backward(const uint8_t* labels, int batch, ThreadPool& pool,
-                  const std::function<void(const LayerParameters&)>& layer_done = nullptr);
+    // block_done is called for each block of parameters as soon as its
+    // gradients are complete and backward will not read those weights again
+    // (train_step updates them there, while they are in cache).
+    void backward(const uint8_t* labels, int batch, ThreadPool& pool, const ParameterBlockDone& block_done = nullptr);
     void loss_backward(const uint8_t* labels, int batch);
-    void dense_layer_backward(int i, int batch, ThreadPool& pool);
-    void conv_layer_backward(int i, int batch, ThreadPool& pool);
+    void dense_layer_backward(int i, int batch, ThreadPool& pool, const ParameterBlockDone& block_done);
+    void conv_layer_backward(int i, int batch, ThreadPool& pool, const ParameterBlockDone& block_done);
 
     // After forward: the gradient of Σ dlogits · logits with respect to the
     // input, (N, C, S, S) in dinput; returns it. With dlogits one-hot on a

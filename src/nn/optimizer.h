@@ -38,3 +38,10 @@ struct OptimizerState {
 void optimizer_update_range(float* params, const float* grads, int64_t first, int64_t count,
                             OptimizerState& state, const OptimizerConfig& config, KernelSet kernels,
                             ThreadPool& pool);
+
+// The same on the calling thread for a block of `rows` rows of `cols`
+// parameters, `stride` apart, starting at `first` (a column block of a
+// weight matrix). Blocks that do not overlap may be updated at once from
+// different threads.
+void optimizer_update_block(float* params, const float* grads, int64_t first, int rows, int cols, int64_t stride,
+                            OptimizerState& state, const OptimizerConfig& config, KernelSet kernels);

@@ -11,18 +11,12 @@ StepResult train_step(Model& model, const float* input, const uint8_t* labels, i
     model.forward(input, n, pool);
     result.loss = model.loss(labels, n, &result.correct);
     if (std::isfinite(result.loss)) {
-        ++state.step;  // the update this step makes, layer by layer:
-        model.backward(labels, n, pool,
-                       [&](const LayerParameters& layer) { update_layer(model, layer, state, optimizer, pool); });
+        ++state.step;  // the update this step makes, block by block as backward completes them:
+        model.backward(labels, n, pool, [&](int64_t first, int rows, int cols, int64_t stride) {
+            optimizer_update_block(model.params.data(), model.grads.data(), first, rows, cols, stride, state,
+                                   optimizer, model.kernels);
+        });
     }
     model.training = false;
     return result;
-}
-
-void update_layer(Model& model, const LayerParameters& layer, OptimizerState& state,
-                  const OptimizerConfig& optimizer, ThreadPool& pool) {
-    const TimeInto time(model.timing ? &model.timing->update : nullptr);
-    for (const ParamInfo& p : {layer.weight, layer.bias})
-        optimizer_update_range(model.params.data(), model.grads.data(), p.offset, p.size, state, optimizer,
-                               model.kernels, pool);
 }

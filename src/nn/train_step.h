@@ -3,14 +3,15 @@
 //   logits = forward(input)            Model::forward
 //   loss   = cross_entropy(logits)     Model::loss
 //   grads  = d loss / d params         Model::backward
-//   params = adam(params, grads)       update_layer (Adam, or SGD)
+//   params = adam(params, grads)       optimizer_update_block (Adam, or SGD)
 //
 // The last two run interleaved: backward goes layer by layer from the loss
-// down, and each layer is updated as soon as its gradients are complete,
-// while they (and its weights, just read for its input's gradient) are still
-// in cache. Every parameter gets the same arithmetic as one update of all of
-// them after backward, so the bits are the same; it only saves a trip
-// through memory for every weight and gradient.
+// down, and hands each block of parameters (a few dozen columns of a weight
+// matrix) to the optimizer as soon as its gradients are complete, while they
+// and its weights, just read for the input's gradient, are still in cache.
+// Every parameter gets the same arithmetic as one update of all of them
+// after backward, so the bits are the same; it only saves a trip through
+// memory for every weight and gradient.
 //
 // It is written here once, and used by ./alexnet train, by bench (with
 // Model::timing set) and by the tests. Leaves out: reading the batch,
@@ -35,9 +36,3 @@ struct StepResult {
 // result says so: the caller decides what to report.
 StepResult train_step(Model& model, const float* input, const uint8_t* labels, int n, OptimizerState& state,
                       const OptimizerConfig& optimizer, ThreadPool& pool);
-
-// What train_step does after each layer's backward: that layer's weight and
-// bias updated (update number state.step) from their gradients, with the
-// model's kernel set.
-void update_layer(Model& model, const LayerParameters& layer, OptimizerState& state,
-                  const OptimizerConfig& optimizer, ThreadPool& pool);
