@@ -3,7 +3,7 @@
 
 Not run by CI. It needs PyTorch: Debian's python3-torch, plus libopenblas0-pthread
 (without it Debian's torch falls back to the reference BLAS and is 2-3x slower).
-Two uses:
+Its uses:
 
   python3 scripts/pytorch_reference.py bench [--threads 1 2] [--steps 40] [--alexnet ./alexnet] [--rounds 3]
       trains the default model (filters 8, 1x56x56, batch 32, Adam lr 1e-4)
@@ -22,6 +22,11 @@ Two uses:
       "ALXREF01", then little-endian uint32 filters, image size, channels,
       batch and tensor count, then per tensor: uint32 name length, the name,
       uint32 rank, rank uint32 dimensions, and the float32 values.
+
+  python3 scripts/pytorch_reference.py export MODEL OUT.onnx
+      writes the checkpoint as ONNX (forward and softmax, any batch size)
+      for ONNX Runtime, and OUT.onnx.check.json: two fixed images and
+      PyTorch's probabilities for them (scripts/ort_compare.sh).
 
   python3 scripts/pytorch_reference.py predict MODEL IMG.pgm [...]
       loads an alexnet checkpoint (docs/checkpoint-format.md) into PyTorch, applies
@@ -221,6 +226,26 @@ def predict(model_path, images):
                               "probabilities": [float(p) for p in probs]}))
 
 
+def export(model_path, out_path):
+    """The checkpoint as ONNX (forward and softmax, any batch size), for the
+    ONNX Runtime comparison (scripts/ort_compare.sh); beside it OUT.check.json:
+    a fixed batch of 2 images and PyTorch's probabilities, which the ORT
+    script checks before it times anything."""
+    model, size, channels = load_checkpoint(model_path)
+    model.eval()
+    network = nn.Sequential(model, nn.Softmax(dim=1))
+    torch.manual_seed(5)
+    x = torch.rand(2, channels, size, size)
+    torch.onnx.export(network, x, out_path, input_names=["image"], output_names=["probabilities"],
+                      dynamic_axes={"image": {0: "batch"}, "probabilities": {0: "batch"}}, opset_version=13)
+    with torch.no_grad():
+        probabilities = network(x)
+    with open(out_path + ".check.json", "w") as f:
+        json.dump({"shape": list(x.shape), "input": x.flatten().tolist(),
+                   "probabilities": probabilities.flatten().tolist()}, f)
+    print(f"wrote {out_path} ({channels}x{size}x{size} input) and {out_path}.check.json")
+
+
 def reference(out_path, paper=False):
     """paper: with LRN and 3x3/2 pooling (and an input of 20x the scale, so
     that conv1's outputs reach tens and LRN's alpha term matters)."""
@@ -264,6 +289,9 @@ def main():
     r = sub.add_parser("reference")
     r.add_argument("out", nargs="?", default="tests/data/pytorch_reference.bin")
     r.add_argument("--paper", action="store_true", help="with --lrn and --pool 3x3s2")
+    e = sub.add_parser("export")
+    e.add_argument("model")
+    e.add_argument("out")
     p = sub.add_parser("predict")
     p.add_argument("model")
     p.add_argument("images", nargs="+")
@@ -272,6 +300,8 @@ def main():
         compare(args.alexnet, args.threads, args.steps, max(1, args.rounds))
     elif args.command == "bench":
         bench(args.threads, args.steps)
+    elif args.command == "export":
+        export(args.model, args.out)
     elif args.command == "reference":
         reference(args.out, args.paper)
     else:

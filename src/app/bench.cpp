@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "fast/gemm.h"
+#include "fast/layers.h"
 #include "fast/simd.h"
 #include "fast/thread_pool.h"
 #include "nn/optimizer.h"
@@ -111,20 +112,25 @@ double measure_triad(ThreadPool& pool) {
 // ---------------------------------------------------------------------------
 // GEMM shapes of one training step
 
+// How a training step spreads one product over the threads (the kernels in
+// src/fast/): a contiguous share of C's columns, or of its rows, in whole
+// units, each thread running serial GEMMs, one per unit with PerUnit (the
+// dense layers' backward blocks), else one for its whole share. Pooled: one
+// sgemm tiling C over the pool, as the cube is measured.
+enum class Split { Pooled, Columns, Rows };
+
 struct GemmShape {
     std::string name;
     bool trans_a, trans_b;
     int M, N, K;
-    // Convolution forward and dX do not run as one GEMM in training: each
-    // thread takes a run of images and multiplies its own columns with a
-    // serial GEMM (layers.cpp). For those, N = batch x pixels_per_image and
-    // the N-thread figure times exactly that split.
-    int pixels_per_image = 0;  // 0: one pooled GEMM, as dW and dense layers run
+    Split split = Split::Pooled;
+    int unit = 1;          // columns or rows per unit of the split
+    bool per_unit = false;  // one GEMM per unit
     int64_t flops() const { return 2 * static_cast<int64_t>(M) * N * K; }
 };
 
 // The square product every BLAS is measured on, and the speed gate uses.
-const GemmShape kCube{"1024^3", false, false, 1024, 1024, 1024, 0};
+const GemmShape kCube{"1024^3", false, false, 1024, 1024, 1024};
 
 std::vector<GemmShape> training_gemm_shapes(const Model& model, int B) {
     std::vector<GemmShape> shapes;
@@ -133,17 +139,21 @@ std::vector<GemmShape> training_gemm_shapes(const Model& model, int B) {
         g.batch = B;
         const std::string name = "conv" + std::to_string(i + 1);
         const int np = static_cast<int>(g.col_cols()), oc = g.out_channels, ckk = g.col_rows();
-        const int pixels = g.out_h() * g.out_w();
-        shapes.push_back({name + " forward", false, false, oc, np, ckk, pixels});
-        shapes.push_back({name + " dW", false, true, oc, ckk, np, 0});
-        if (i > 0) shapes.push_back({name + " dX", true, false, ckk, np, oc, pixels});
+        const int pixels = g.out_h() * g.out_w(), kk = g.kernel * g.kernel;
+        // forward by images; dW by columns (col's rows); dX by input channels
+        shapes.push_back({name + " forward", false, false, oc, np, ckk, Split::Columns, pixels});
+        shapes.push_back({name + " dW", false, true, oc, ckk, np, Split::Columns, i > 0 ? kk : 1});
+        if (i > 0) shapes.push_back({name + " dX", true, false, ckk, np, oc, Split::Rows, kk});
     }
     for (int i = 0; i < kDenseLayers; ++i) {
         const DenseLayer& d = model.dense[i];
         const std::string name = "dense" + std::to_string(i + 1);
-        shapes.push_back({name + " forward", false, true, B, d.out_features, d.in_features, 0});
-        shapes.push_back({name + " dW", true, false, d.out_features, d.in_features, B, 0});
-        shapes.push_back({name + " dX", false, false, B, d.in_features, d.out_features, 0});
+        const int block = fast::dense_weight_rows_block(d.in_features, d.out_features);
+        // forward by outputs, 32 at a time; dW by blocks of rows; dX by columns
+        shapes.push_back({name + " forward", false, true, B, d.out_features, d.in_features, Split::Columns, 32});
+        shapes.push_back({name + " dW", true, false, d.out_features, d.in_features, B, Split::Rows, block, true});
+        shapes.push_back({name + " dX", false, false, B, d.in_features, d.out_features, Split::Columns,
+                          sgemm_register_block_cols()});
     }
     return shapes;
 }
@@ -155,20 +165,30 @@ double gemm_gflops(const GemmShape& s, ThreadPool& pool) {
         C(static_cast<size_t>(s.M) * s.N);
     for (float& x : A) x = rng.uniform(-1, 1);
     for (float& x : B) x = rng.uniform(-1, 1);
+    // Rows [r0, r0 + m) and columns [c0, c0 + n) of C, on the calling thread.
+    auto part = [&](int r0, int m, int c0, int n) {
+        const float* a = A.data() + (s.trans_a ? r0 : static_cast<int64_t>(r0) * lda);
+        const float* b = B.data() + (s.trans_b ? static_cast<int64_t>(c0) * ldb : c0);
+        sgemm(s.trans_a, s.trans_b, m, n, s.K, a, lda, b, ldb, 0.0f, C.data() + static_cast<int64_t>(r0) * s.N + c0,
+              s.N, ThreadPool::serial());
+    };
     std::function<void()> run = [&] {
         sgemm(s.trans_a, s.trans_b, s.M, s.N, s.K, A.data(), lda, B.data(), ldb, 0.0f, C.data(), s.N, pool);
     };
-    if (s.pixels_per_image > 0 && pool.size() > 1) {
-        // As conv_forward / conv_backward run it: task t of T multiplies the
-        // columns of images [B*t/T, B*(t+1)/T) on its own thread.
-        const int images = s.N / s.pixels_per_image;
-        const int tasks = std::min(pool.size(), images);
-        run = [&, images, tasks] {
+    if (s.split != Split::Pooled) {
+        const int extent = s.split == Split::Rows ? s.M : s.N;
+        const int units = (extent + s.unit - 1) / s.unit;
+        const int tasks = std::min(pool.size(), units);
+        run = [&, extent, units, tasks] {
             pool.run(tasks, [&](int t) {
-                const int first = images * t / tasks, count = images * (t + 1) / tasks - first;
-                const int64_t col0 = static_cast<int64_t>(first) * s.pixels_per_image;
-                sgemm(s.trans_a, s.trans_b, s.M, count * s.pixels_per_image, s.K, A.data(), lda,
-                      B.data() + col0, ldb, 0.0f, C.data() + col0, s.N, ThreadPool::serial());
+                int u0, count;
+                ThreadPool::share(units, tasks, t, &u0, &count);
+                const int step = s.per_unit ? 1 : count;
+                for (int u = u0; u < u0 + count; u += step) {
+                    const int first = u * s.unit, size = std::min(extent, (u + step) * s.unit) - first;
+                    if (s.split == Split::Rows) part(first, size, 0, s.N);
+                    else part(0, s.M, first, size);
+                }
             });
         };
     }
@@ -192,8 +212,8 @@ struct SyntheticBatch {
 struct StepTimes {
     double median_step = 0;  // seconds per training step (train_step, not timed inside)
     LayerTimes layers;       // per layer, summed over the profiled steps (train_step with Model::timing set)
-    double median_update = 0;  // seconds of the median step's optimizer updates
     int steps = 0;           // profiled steps
+    double handoffs = 0;     // jobs handed to the pool's workers per step
 };
 
 // The median step of train_step, then as many steps again with the model's
@@ -205,34 +225,88 @@ StepTimes time_training(const ModelConfig& config, int B, int steps, ThreadPool&
     OptimizerState state(model.parameter_count());
     OptimizerConfig adam;  // Adam, the default
     StepTimes result;
-    std::vector<double> times, update_times;
+    std::vector<double> times;
     const int warmup = 3;
+    uint64_t handoffs_before = 0;
     for (int step = 1; step <= warmup + steps; ++step) {
+        if (step == warmup + 1) handoffs_before = pool.handoffs();
         const double t0 = now_seconds();
         train_step(model, batch.input.ptr(), batch.labels.data(), B, state, adam, pool);
         if (step > warmup) times.push_back(now_seconds() - t0);
     }
+    result.handoffs = static_cast<double>(pool.handoffs() - handoffs_before) / steps;
     model.timing = &result.layers;
-    for (int step = 1; step <= steps; ++step) {
-        const double update_before = result.layers.update;
+    for (int step = 1; step <= steps; ++step)
         train_step(model, batch.input.ptr(), batch.labels.data(), B, state, adam, pool);
-        update_times.push_back(result.layers.update - update_before);
-    }
     result.median_step = median(times);
-    result.median_update = median(update_times);
     result.steps = steps;
     return result;
 }
 
-double time_inference(const ModelConfig& config, int B, ThreadPool& pool) {
-    Model model(config, B);
+// One Adam update of every parameter, alone: train_step spreads the same
+// arithmetic over backward, block by block, where it cannot be timed apart.
+double time_adam_pass(const ModelConfig& config, ThreadPool& pool) {
+    Model model(config, 1);
     model.init_weights(7);
+    Rng rng(5);
+    for (float& g : model.grads) g = 0.01f * (rng.uniform() - 0.5f);
+    OptimizerState state(model.parameter_count());
+    const OptimizerConfig adam;
+    return time_median(
+        [&] {
+            ++state.step;
+            optimizer_update_range(model.params.data(), model.grads.data(), 0, model.parameter_count(), state, adam,
+                                   KernelSet::Fast, pool);
+        },
+        10, 0.2);
+}
+
+double time_inference(const ModelConfig& config, int B, ThreadPool& pool) {
+    Model owner(config, 1);
+    owner.init_weights(7);
+    Model model(config, B, ModelBuffers::Inference);
+    model.use_weights(owner.params.data());
     SyntheticBatch batch(config, B);
     return time_median([&] { model.forward(batch.input.ptr(), B, pool); }, 20, 0.3);
 }
 
+// Inference forward of a batch of B, layer by layer (Model::timing), medians
+// of many passes.
+LayerTimes time_forward_per_layer(const ModelConfig& config, int B, ThreadPool& pool) {
+    Model owner(config, 1);
+    owner.init_weights(7);
+    Model model(config, B, ModelBuffers::Inference);
+    model.use_weights(owner.params.data());
+    SyntheticBatch batch(config, B);
+    std::vector<LayerTimes> passes(B == 1 ? 201 : 21);
+    for (LayerTimes& t : passes) {
+        model.timing = &t;
+        model.forward(batch.input.ptr(), B, pool);
+        model.probabilities(B);
+    }
+    passes.erase(passes.begin());  // the warm-up
+    LayerTimes median_times;
+    for (int i = 0; i < kConvLayers + kDenseLayers; ++i) {
+        std::vector<double> v;
+        for (const LayerTimes& t : passes) v.push_back(t.forward[i]);
+        median_times.forward[i] = median(v);
+    }
+    return median_times;
+}
+
+// What handing a job to the pool's workers costs: the median time of an
+// empty job on every thread, back to back (workers spinning).
+double time_handoff(ThreadPool& pool) {
+    return time_median([&] { pool.run(pool.size(), [](int) {}); }, 1000, 0.05);
+}
+
 // ---------------------------------------------------------------------------
 // Report
+
+// conv1..conv5, dense1..dense4, as LayerTimes indexes them.
+std::string layer_name(int i) {
+    return i < kConvLayers ? "conv" + std::to_string(i + 1) : "dense" + std::to_string(i - kConvLayers + 1);
+}
 
 struct Report {
     int threads = 1;
@@ -248,10 +322,18 @@ struct Report {
     GemmRow cube{};
     double geomean_fraction1 = 0;
     StepTimes stepN, step1;
+    double adam_seconds = 0;      // one Adam pass over every parameter, alone
     double adam_bandwidth = 0;
-    double infer_batch_seconds = 0, latency_seconds = 0;
+    double infer_batch_seconds1 = 0, latency_seconds1 = 0;  // 1 thread
+    double infer_batch_seconds = 0, latency_seconds = 0;    // all threads
+    LayerTimes latency_layers;                              // batch 1, 1 thread
+    LayerTimes batch_layers1, batch_layers;                 // inference at the batch size, 1 and all threads
+    double handoff_seconds = 0;                             // one empty job on all threads
+    double handoffs_per_step = 0;
     int64_t params = 0;
 };
+
+void print_inference_text(const Report& r, int B);
 
 void print_text(const Report& r, const BenchOptions& o) {
     const int B = o.batch_size;
@@ -281,24 +363,23 @@ void print_text(const Report& r, const BenchOptions& o) {
     // layer (forward + backward) over 1 thread.
     const StepTimes& s = r.stepN;
     const double per_step = 1e3 / s.steps, per_step1 = 1e3 / r.step1.steps;
-    double total = s.layers.loss + s.layers.update;
+    double total = s.layers.loss;
     for (int i = 0; i < kConvLayers + kDenseLayers; ++i) total += s.layers.forward[i] + s.layers.backward[i];
-    std::printf("training step, %d threads (ms per step), share of the step, speed-up over 1 thread\n", r.threads);
+    std::printf("training step, %d threads (ms per step; backward includes the optimizer's update of the layer),\n"
+                "share of the step, speed-up over 1 thread\n", r.threads);
     std::printf("  %-8s %9s %9s %7s %8s\n", "layer", "forward", "backward", "share", "speed-up");
     for (int i = 0; i < kConvLayers + kDenseLayers; ++i) {
-        const std::string name = i < kConvLayers ? "conv" + std::to_string(i + 1) : "dense" + std::to_string(i - kConvLayers + 1);
+        const std::string name = layer_name(i);
         const double f = s.layers.forward[i], b = s.layers.backward[i];
         const double one = (r.step1.layers.forward[i] + r.step1.layers.backward[i]) * per_step1;
         std::printf("  %-8s %9.3f %9.3f %6.1f%% %7.2fx\n", name.c_str(), f * per_step, b * per_step,
                     100 * (f + b) / total, one / ((f + b) * per_step));
     }
     std::printf("  %-8s %19.3f %6.1f%%\n", "loss", s.layers.loss * per_step, 100 * s.layers.loss / total);
-    std::printf("  %-8s %19.3f %6.1f%% %7.2fx\n", "adam", s.layers.update * per_step, 100 * s.layers.update / total,
-                r.step1.layers.update * per_step1 / (s.layers.update * per_step));
     std::printf("  %-8s %19.3f\n", "total", total * per_step);
-    std::printf("  Adam: median pass %.3f ms, 28 bytes per parameter = %.1f GB/s = %.0f%% of triad (%.0f%% of "
-                "STREAM's count)\n\n", 1e3 * s.median_update, r.adam_bandwidth, 100 * r.adam_bandwidth / r.triad,
-                100 * r.adam_bandwidth / (0.75 * r.triad));
+    std::printf("  Adam alone, all parameters: median pass %.3f ms, 28 bytes per parameter = %.1f GB/s = %.0f%% of "
+                "triad (%.0f%% of STREAM's count)\n\n", 1e3 * r.adam_seconds, r.adam_bandwidth,
+                100 * r.adam_bandwidth / r.triad, 100 * r.adam_bandwidth / (0.75 * r.triad));
     const double img1 = B / r.step1.median_step, imgN = B / s.median_step;
     std::printf("training (forward + backward + Adam, median step)\n");
     std::printf("  bound: the step's GEMMs (%.0f MFLOP) at the FMA peak + Adam's %.0f MB at triad speed\n",
@@ -309,10 +390,24 @@ void print_text(const Report& r, const BenchOptions& o) {
     std::printf("  %d threads  %8.0f images/s (%6.2f ms/step)  %8.0f images/s (%6.2f ms)  %4.0f%%\n", r.threads,
                 imgN, 1e3 * s.median_step, B / r.boundN, 1e3 * r.boundN, 100 * r.boundN / s.median_step);
     std::printf("  scaling %.2fx\n\n", imgN / img1);
-    std::printf("inference, %d threads\n", r.threads);
-    std::printf("  batch %d    %8.0f images/s\n", B, B / r.infer_batch_seconds);
-    std::printf("  batch 1     %8.3f ms latency\n", 1e3 * r.latency_seconds);
+    print_inference_text(r, B);
 }
+
+void print_inference_text(const Report& r, int B) {
+    std::printf("inference (forward and softmax)   1 thread      %d threads   scaling\n", r.threads);
+    std::printf("  batch %-3d  images/s   %11.0f  %11.0f     %.2fx\n", B, B / r.infer_batch_seconds1,
+                B / r.infer_batch_seconds, r.infer_batch_seconds1 / r.infer_batch_seconds);
+    std::printf("  batch 1    latency    %8.3f ms  %8.3f ms\n", 1e3 * r.latency_seconds1, 1e3 * r.latency_seconds);
+    std::printf("  per layer (us)  batch 1, 1 thread   batch %d, 1 thread   batch %d, %d threads\n", B, B, r.threads);
+    for (int i = 0; i < kConvLayers + kDenseLayers; ++i)
+        std::printf("  %-8s %24.1f %20.1f %20.1f\n", layer_name(i).c_str(), 1e6 * r.latency_layers.forward[i],
+                    1e6 * r.batch_layers1.forward[i], 1e6 * r.batch_layers.forward[i]);
+    std::printf("\nthread pool, %d threads: a hand-off (an empty job) costs %.1f us", r.threads, 1e6 * r.handoff_seconds);
+    if (r.handoffs_per_step > 0) std::printf("; a training step makes %.0f", r.handoffs_per_step);
+    std::printf("\n");
+}
+
+void print_inference_json(const Report& r, int B);
 
 void print_json(const Report& r, const BenchOptions& o) {
     const int B = o.batch_size;
@@ -339,11 +434,11 @@ void print_json(const Report& r, const BenchOptions& o) {
     const StepTimes& s = r.stepN;
     std::printf("  \"step_ms\": {");
     for (int i = 0; i < kConvLayers + kDenseLayers; ++i) {
-        const std::string name = i < kConvLayers ? "conv" + std::to_string(i + 1) : "dense" + std::to_string(i - kConvLayers + 1);
+        const std::string name = layer_name(i);
         std::printf("\"%s_forward\": %.4f, \"%s_backward\": %.4f, ", name.c_str(),
                     1e3 * s.layers.forward[i] / s.steps, name.c_str(), 1e3 * s.layers.backward[i] / s.steps);
     }
-    std::printf("\"loss\": %.4f, \"adam\": %.4f},\n", 1e3 * s.layers.loss / s.steps, 1e3 * s.layers.update / s.steps);
+    std::printf("\"loss\": %.4f, \"adam_alone\": %.4f},\n", 1e3 * s.layers.loss / s.steps, 1e3 * r.adam_seconds);
     std::printf("  \"adam_gb_per_s\": %.2f, \"adam_triad_fraction\": %.4f,\n", r.adam_bandwidth, r.adam_bandwidth / r.triad);
     std::printf("  \"train_images_per_s_1_thread\": %.1f, \"train_images_per_s_all_threads\": %.1f, \"train_scaling\": %.3f,\n",
                 B / r.step1.median_step, B / s.median_step, r.step1.median_step / s.median_step);
@@ -351,8 +446,18 @@ void print_json(const Report& r, const BenchOptions& o) {
                 "\"bound_images_per_s_all_threads\": %.1f, \"bound_fraction_1_thread\": %.4f, "
                 "\"bound_fraction_all_threads\": %.4f,\n", r.step_flops / 1e6, r.adam_bytes / 1e6, B / r.bound1,
                 B / r.boundN, r.bound1 / r.step1.median_step, r.boundN / s.median_step);
-    std::printf("  \"inference_images_per_s\": %.1f, \"inference_batch1_latency_ms\": %.4f\n}\n",
-                B / r.infer_batch_seconds, 1e3 * r.latency_seconds);
+    print_inference_json(r, B);
+    std::printf(",\n  \"handoffs_per_step\": %.0f\n}\n", r.handoffs_per_step);
+}
+
+void print_inference_json(const Report& r, int B) {
+    std::printf("  \"inference_images_per_s_1_thread\": %.1f, \"inference_images_per_s\": %.1f, "
+                "\"inference_batch1_latency_ms_1_thread\": %.4f, \"inference_batch1_latency_ms\": %.4f,\n",
+                B / r.infer_batch_seconds1, B / r.infer_batch_seconds, 1e3 * r.latency_seconds1, 1e3 * r.latency_seconds);
+    std::printf("  \"batch1_latency_us_per_layer_1_thread\": {");
+    for (int i = 0; i < kConvLayers + kDenseLayers; ++i)
+        std::printf("%s\"%s\": %.2f", i ? ", " : "", layer_name(i).c_str(), 1e6 * r.latency_layers.forward[i]);
+    std::printf("},\n  \"handoff_us\": %.2f", 1e6 * r.handoff_seconds);
 }
 
 }  // namespace
@@ -395,6 +500,21 @@ int check_sgemm(double min_fraction) {
     return ok ? 0 : 1;
 }
 
+namespace {
+
+void measure_inference(Report& r, const ModelConfig& config, int B, ThreadPool& one, ThreadPool& all) {
+    r.infer_batch_seconds1 = time_inference(config, B, one);
+    r.infer_batch_seconds = time_inference(config, B, all);
+    r.latency_seconds1 = time_inference(config, 1, one);
+    r.latency_seconds = time_inference(config, 1, all);
+    r.latency_layers = time_forward_per_layer(config, 1, one);
+    r.batch_layers1 = time_forward_per_layer(config, B, one);
+    r.batch_layers = time_forward_per_layer(config, B, all);
+    r.handoff_seconds = time_handoff(all);
+}
+
+}  // namespace
+
 int run_bench(const BenchOptions& o) {
     if (o.check_sgemm_fraction > 0) return check_sgemm(o.check_sgemm_fraction);
     const int threads = o.threads > 0 ? o.threads : ThreadPool::hardware_threads();
@@ -402,6 +522,19 @@ int run_bench(const BenchOptions& o) {
     Report r;
     r.threads = threads;
     const int B = o.batch_size;
+    if (o.inference_only) {
+        measure_inference(r, o.config, B, one, all);
+        if (o.json) {
+            std::printf("{\n  \"build\": \"%s\", \"threads\": %d, \"batch_size\": %d,\n",
+                        build_description().c_str(), threads, B);
+            print_inference_json(r, B);
+            std::printf("\n}\n");
+        } else {
+            std::printf("alexnet bench --inference: %s\n\n", build_description().c_str());
+            print_inference_text(r, B);
+        }
+        return 0;
+    }
     const Model probe(o.config, B);
     r.params = probe.parameter_count();
 
@@ -424,13 +557,14 @@ int run_bench(const BenchOptions& o) {
     r.step1 = time_training(o.config, B, std::max(10, o.train_steps / 2), one);
     // Adam reads w, g, m, v and writes w, m, v: 7 floats per parameter.
     r.adam_bytes = 7.0 * 4.0 * r.params;
-    r.adam_bandwidth = r.adam_bytes / r.stepN.median_update / 1e9;
+    r.adam_seconds = time_adam_pass(o.config, all);
+    r.adam_bandwidth = r.adam_bytes / r.adam_seconds / 1e9;
     // The bound: no step can be faster than its GEMMs at the FMA peak plus
     // Adam's traffic at triad speed (everything else counted as free).
     r.bound1 = r.step_flops / (r.peak1 * 1e9) + r.adam_bytes / (r.triad1 * 1e9);
     r.boundN = r.step_flops / (r.peakN * 1e9) + r.adam_bytes / (r.triad * 1e9);
-    r.infer_batch_seconds = time_inference(o.config, B, all);
-    r.latency_seconds = time_inference(o.config, 1, all);
+    measure_inference(r, o.config, B, one, all);
+    r.handoffs_per_step = r.stepN.handoffs;
 
     if (o.json) print_json(r, o);
     else print_text(r, o);

@@ -14,6 +14,7 @@ struct BenchOptions {
     ModelConfig config;       // the model to measure
     int batch_size = 32;
     int train_steps = 40;     // measured training steps (after warm-up)
+    bool inference_only = false;  // measure inference alone (the ONNX Runtime comparison)
     // The speed gate: if > 0, measure only the 1-thread FMA peak and SGEMM at
     // 1024^3, print both, and fail (exit 1) below this fraction of the peak.
     double check_sgemm_fraction = 0;

@@ -176,6 +176,9 @@ int command_bench(const Args& args) {
     append(cl.flags, {
         integer_flag("--batch-size", "N", &o.batch_size, 1, 4096, "images per training step"),
         integer_flag("--steps", "N", &o.train_steps, 1, 100000, "measured training steps"),
+        switch_flag("--inference", &o.inference_only,
+                    "measure inference alone: images/s at the batch size and batch-1\n"
+                    "latency (whole and per layer), 1 and N threads"),
         real_flag("--check-sgemm", "F", &o.check_sgemm_fraction, {0.0, 1.0, true},
                   "the speed gate: measure only SGEMM 1024^3 and the FMA peak on\n"
                   "1 thread; exit 1 if SGEMM reaches less than F (0..1) of the peak")
