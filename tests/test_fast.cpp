@@ -13,6 +13,7 @@
 
 #include "catch.hpp"
 #include "fast/conv.h"
+#include "fast/gemm.h"
 #include "fast/layers.h"
 #include "fast/optimizers.h"
 #include "fast/thread_pool.h"
@@ -50,22 +51,75 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
 
 }  // namespace
 
-TEST_CASE("fast im2col and col2im equal the reference, image by image as threads run them", "[fast][conv]") {
+// The input as the fast GEMMs read it: padded when the layer pads, else as is.
+size_t padded_floats(const ConvGeometry& g) {
+    return static_cast<size_t>(g.batch) * g.in_channels * (g.in_h + 2 * g.pad) * (g.in_w + 2 * g.pad);
+}
+
+TEST_CASE("fast im2col (from the padded input) and col2im equal the reference, image by image as threads run them",
+          "[fast][conv]") {
     for (const ConvGeometry& g : kGeometries) {
         INFO("geometry " << g.batch << "x" << g.in_channels << "x" << g.in_h << "x" << g.in_w << " K " << g.kernel);
         const auto x = random_vector(in_floats(g), 6);
+        // pad_images: the input in the middle of a zero border, image by image.
+        std::vector<float> padded(padded_floats(g), -1.0f);
+        for (int n = 0; n < g.batch; ++n) fast::pad_images(padded.data(), x.data(), g, n, 1);
+        const int hp = g.in_h + 2 * g.pad, wp = g.in_w + 2 * g.pad;
+        for (int q = 0; q < g.batch * g.in_channels; ++q)
+            for (int y = 0; y < hp; ++y)
+                for (int z = 0; z < wp; ++z) {
+                    const bool inside = y >= g.pad && y < g.in_h + g.pad && z >= g.pad && z < g.in_w + g.pad;
+                    const float want = inside ? x[(q * g.in_h + y - g.pad) * g.in_w + z - g.pad] : 0.0f;
+                    if (padded[(q * hp + y) * wp + z] != want) FAIL("pad_images at plane " << q << ", " << y << ", " << z);
+                }
         std::vector<float> col(col_floats(g), -1.0f), ref(col_floats(g), -2.0f);
-        for (int n = 0; n < g.batch; ++n) fast::im2col(col.data(), x.data(), g, n, 1);
+        fast::im2col(col.data(), g.pad > 0 ? padded.data() : x.data(), g);
         reference::im2col(ref.data(), x.data(), g);
         CHECK(same_bits(col, ref));  // copies: exact
-        fast::im2col(col.data(), x.data(), g, 0, g.batch);  // all images in one call
-        CHECK(same_bits(col, ref));
         // col2im adds each pixel's contributions in the same (kh, kw) order.
         const auto y = random_vector(col_floats(g), 7);
         std::vector<float> back(in_floats(g), -1.0f), back_ref(in_floats(g), -2.0f);
         for (int n = 0; n < g.batch; ++n) fast::col2im(back.data(), y.data(), g, n, 1);
         reference::col2im(back_ref.data(), y.data(), g);
         CHECK(same_bits(back, back_ref));
+    }
+}
+
+TEST_CASE("the convolution's GEMMs, fed im2col strip by strip from the image, give the bits of sgemm on the stored "
+          "column matrix",
+          "[fast][conv]") {
+    for (const ConvGeometry& g : kGeometries) {
+        INFO("geometry " << g.batch << "x" << g.in_channels << "x" << g.in_h << "x" << g.in_w << " K " << g.kernel);
+        const int OC = g.out_channels, CKK = g.col_rows(), NP = static_cast<int>(g.col_cols());
+        const auto x = random_vector(in_floats(g), 20), w = random_vector(static_cast<size_t>(OC) * CKK, 21);
+        const std::vector<float> zero_bias(OC, 0.0f);
+        auto dout = random_vector(out_floats(g), 22);
+        // The stored way: col in full, then sgemm.
+        std::vector<float> padded(padded_floats(g)), col(col_floats(g));
+        fast::pad_images(padded.data(), x.data(), g, 0, g.batch);
+        const float* view = g.pad > 0 ? padded.data() : x.data();
+        fast::im2col(col.data(), view, g);
+        std::vector<float> gemm(static_cast<size_t>(OC) * NP), dout_t(gemm.size()), dw_stored(w.size());
+        sgemm(false, false, OC, NP, CKK, w.data(), CKK, col.data(), NP, 0.0f, gemm.data(), NP, ThreadPool::serial());
+        std::vector<float> out_stored(out_floats(g));
+        fast::copy_out(out_stored.data(), gemm.data(), zero_bias.data(), g, 0, g.batch, false);
+        const int P = g.out_h() * g.out_w();
+        for (int n = 0; n < g.batch; ++n)  // dout in the GEMM's (OC, N*P) layout
+            for (int oc = 0; oc < OC; ++oc)
+                for (int p = 0; p < P; ++p) dout_t[oc * NP + n * P + p] = dout[(n * OC + oc) * P + p];
+        sgemm(false, true, OC, CKK, NP, dout_t.data(), NP, col.data(), NP, 0.0f, dw_stored.data(), CKK,
+              ThreadPool::serial());
+        for (int threads : {1, 3}) {
+            ThreadPool pool(threads);
+            std::vector<float> out(out_floats(g)), padded2(padded.size()), scratch(gemm.size());
+            fast::conv_forward(out.data(), padded2.data(), scratch.data(), x.data(), w.data(), zero_bias.data(), g,
+                               pool);
+            CHECK(same_bits(out, out_stored));
+            std::vector<float> dw(w.size()), db(OC), dcol(col_floats(g));
+            fast::conv_backward(dw.data(), db.data(), nullptr, scratch.data(), dcol.data(), dout.data(),
+                                g.pad > 0 ? padded2.data() : x.data(), w.data(), g, pool);
+            CHECK(same_bits(dw, dw_stored));
+        }
     }
 }
 
@@ -82,11 +136,12 @@ TEST_CASE("fast conv_forward and conv_backward agree with the direct loops, any 
         std::vector<float> first_out, first_dw;
         for (int threads : {1, 3}) {
             ThreadPool pool(threads);
-            std::vector<float> out(out_floats(g)), col(col_floats(g)), scratch(g.out_channels * g.col_cols());
-            fast::conv_forward(out.data(), col.data(), scratch.data(), x.data(), w.data(), b.data(), g, pool);
+            std::vector<float> out(out_floats(g)), padded(padded_floats(g)), scratch(g.out_channels * g.col_cols());
+            fast::conv_forward(out.data(), padded.data(), scratch.data(), x.data(), w.data(), b.data(), g, pool);
             check_close("forward", out, out_ref, 1e-5);
             std::vector<float> dw(w.size()), db(b.size()), dx(in_floats(g), 9.0f), dcol(col_floats(g));
-            fast::conv_backward(dw.data(), db.data(), dx.data(), scratch.data(), dcol.data(), dout.data(), col.data(),
+            fast::conv_backward(dw.data(), db.data(), dx.data(), scratch.data(), dcol.data(), dout.data(),
+                                g.pad > 0 ? padded.data() : x.data(),
                                 w.data(), g, pool);
             check_close("dweight", dw, dw_ref, 1e-5);
             check_close("dbias", db, db_ref, 1e-5);
@@ -292,17 +347,17 @@ TEST_CASE("a fused conv layer forward gives the bits of its kernels one after th
         const size_t outs = out_floats(g), pooled = static_cast<size_t>(pooling.planes) * pooling.out_h() * pooling.out_w();
         for (int threads : {1, 3}) {
             ThreadPool pool(threads);
-            std::vector<float> col(col_floats(g)), scratch(OC * g.col_cols()), out(outs), normalized(outs), scale(outs),
-                pooled_out(pooled);
+            std::vector<float> padded(padded_floats(g)), scratch(OC * g.col_cols()), out(outs), normalized(outs),
+                scale(outs), pooled_out(pooled);
             std::vector<int32_t> argmax(pooled);
-            fast::conv_forward(out.data(), col.data(), scratch.data(), x.data(), w.data(), b.data(), g, pool);
+            fast::conv_forward(out.data(), padded.data(), scratch.data(), x.data(), w.data(), b.data(), g, pool);
             fast::relu_forward(out.data(), outs, pool);
             fast::lrn_forward(normalized.data(), scale.data(), out.data(), batch, OC, plane, pool);
             fast::maxpool_forward(pooled_out.data(), argmax.data(), normalized.data(), pooling, pool);
-            std::vector<float> col2(col.size()), scratch2(scratch.size()), out2(outs), normalized2(outs), scale2(outs),
+            std::vector<float> padded2(padded.size()), scratch2(scratch.size()), out2(outs), normalized2(outs), scale2(outs),
                 pooled2(pooled);
             std::vector<int32_t> argmax2(pooled);
-            fast::ConvLayerBuffers buffers{col2.data(), scratch2.data(), out2.data()};
+            fast::ConvLayerBuffers buffers{padded2.data(), scratch2.data(), out2.data()};
             buffers.normalized = normalized2.data();
             buffers.lrn_scale = scale2.data();
             buffers.pooled = pooled2.data();
@@ -313,7 +368,7 @@ TEST_CASE("a fused conv layer forward gives the bits of its kernels one after th
             CHECK(same_bits(normalized2, normalized));
             CHECK(same_bits(pooled2, pooled_out));
             CHECK(argmax2 == argmax);
-            CHECK(same_bits(col2, col));
+            CHECK(same_bits(padded2, padded));
         }
     }
 }
@@ -373,10 +428,10 @@ TEST_CASE("a fused conv layer backward gives the bits of its kernels one after t
                    b = random_vector(OC, 52);
         const size_t outs = out_floats(g), pooled = static_cast<size_t>(pooling.planes) * pooling.out_h() * pooling.out_w();
         ThreadPool forward_pool(1);
-        std::vector<float> col(col_floats(g)), scratch(OC * g.col_cols()), out(outs), normalized(outs), scale(outs),
-            pooled_out(pooled);
+        std::vector<float> padded(padded_floats(g)), scratch(OC * g.col_cols()), out(outs), normalized(outs),
+            scale(outs), pooled_out(pooled);
         std::vector<int32_t> argmax(pooled);
-        fast::ConvLayerBuffers buffers{col.data(), scratch.data(), out.data()};
+        fast::ConvLayerBuffers buffers{padded.data(), scratch.data(), out.data()};
         buffers.normalized = normalized.data();
         buffers.lrn_scale = scale.data();
         buffers.pooled = pooled_out.data();
@@ -391,14 +446,14 @@ TEST_CASE("a fused conv layer backward gives the bits of its kernels one after t
             fast::maxpool_backward(dnorm.data(), dp.data(), argmax.data(), pooling, pool);
             fast::lrn_backward(dout.data(), dnorm.data(), out.data(), scale.data(), batch, OC, plane, pool);
             fast::relu_backward(dout.data(), dout.data(), out.data(), outs, pool);
-            fast::conv_backward(dw.data(), db.data(), dx.data(), dout_t.data(), dcol.data(), dout.data(), col.data(),
+            fast::conv_backward(dw.data(), db.data(), dx.data(), dout_t.data(), dcol.data(), dout.data(), padded.data(),
                                 w.data(), g, pool);
             for (bool input_gradient : {true, false}) {
                 INFO("batch " << batch << ", " << threads << " threads, input gradient " << input_gradient);
                 std::vector<float> weights = w, dp2 = dpooled, dnorm2(outs), dout2(outs), dw2(w.size()), db2(b.size()),
-                                   dx2(in_floats(g), 7.0f), dcol2(col.size()), dout_t2(scratch.size());
+                                   dx2(in_floats(g), 7.0f), dcol2(col_floats(g)), dout_t2(scratch.size());
                 fast::ConvLayerGradients grads;
-                grads.col = col.data();
+                grads.input = padded.data();
                 grads.weight = weights.data();
                 grads.out = out.data();
                 grads.lrn_scale = scale.data();

@@ -1,5 +1,6 @@
 // train.cpp — the custom training loop (the C++ twin of the original
-// project's tf.GradientTape loop): per step, read a batch, preprocess it, run
+// project's tf.GradientTape loop): per step, take a batch (read and
+// preprocessed while the previous step ran, app/batch_loader.h), run
 // forward, loss, backward and one Adam update.
 #include "app/train.h"
 
@@ -17,6 +18,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "app/batch_loader.h"
 #include "app/checkpoint.h"
 #include "app/report.h"
 #include "data/mnist.h"
@@ -357,8 +359,12 @@ TrainOutcome run_training(const TrainOptions& opt, ThreadPool& pool, TrainingObs
     plan.description = describe(o, model.parameter_count(), train_count, val_count, steps_per_epoch, pool.size());
     observer.started(plan);
 
-    std::vector<uint8_t> pixels(static_cast<size_t>(B) * kMnistPixels), labels(B);
-    Tensor input({B, c.channels, c.image_size, c.image_size});  // (B, C, S, S)
+    BatchRecipe recipe;
+    recipe.config = &c;
+    recipe.augment = o.augment;
+    recipe.elastic = static_cast<float>(o.elastic);
+    recipe.seed = o.seed;
+    BatchLoader loader(train_set, recipe, B);
     History history(o, steps_per_epoch, state.optimizer.step);
     int ordered_epoch = -1;  // the epoch whose order `order` holds
 
@@ -369,18 +375,27 @@ TrainOutcome run_training(const TrainOptions& opt, ThreadPool& pool, TrainingObs
         const auto epoch_start = Clock::now();
         RunningMeans epoch_means;
         const int64_t epoch_end_step = std::min(last_step, (epoch + 1) * steps_per_epoch);
+        // The images of a step of this epoch: indices and count.
+        auto images_of = [&](int64_t step, int* n) {
+            const int64_t first = (step % steps_per_epoch) * B;
+            *n = static_cast<int>(std::min<int64_t>(B, static_cast<int64_t>(train_count) - first));
+            return order + first;
+        };
         while (state.optimizer.step < epoch_end_step) {
-            // ---- One step: batch in, forward, loss, backward, Adam
-            const int64_t first = (state.optimizer.step % steps_per_epoch) * B;
-            const int n = static_cast<int>(std::min<int64_t>(B, static_cast<int64_t>(train_count) - first));
-            train_set.read_batch(pixels.data(), labels.data(), order + first, n);
-            // Augmentation draws from (seed, step): a resumed run sees the same images.
-            preprocess_mnist_batch(input.ptr(), pixels.data(), n, c.image_size, c.channels, pool, o.augment,
-                                   Rng(o.seed ^ (static_cast<uint64_t>(state.optimizer.step + 1) << 20)).next_u64(),
-                                   static_cast<float>(o.elastic));
+            // ---- One step: batch in (the next one read meanwhile), forward, loss, backward, Adam
+            const int64_t step = state.optimizer.step;
+            int n = 0;
+            const uint32_t* images = images_of(step, &n);
+            const TrainingBatch& batch = loader.take(step, images, n, pool);
+            if (step + 1 < epoch_end_step) {
+                int next_n = 0;
+                const uint32_t* next_images = images_of(step + 1, &next_n);
+                loader.prefetch(step + 1, next_images, next_n);
+            }
 
             optimizer.set_lr(learning_rate(schedule, state.optimizer.step + 1));
-            const StepResult r = train_step(model, input.ptr(), labels.data(), n, state.optimizer, optimizer, pool);
+            const StepResult r =
+                train_step(model, batch.input.ptr(), batch.labels.data(), n, state.optimizer, optimizer, pool);
             if (!std::isfinite(r.loss))
                 throw std::runtime_error("step " + std::to_string(state.optimizer.step + 1) + ": the loss is " +
                                          std::to_string(r.loss) + "; " + non_finite_report(model, n) +

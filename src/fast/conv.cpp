@@ -1,9 +1,16 @@
 // conv.cpp — convolution as im2col + GEMM, forward and backward; the reference
 // kernels (nn/layers.cpp) compute the same sums as direct loops.
 //
-// Forward is split over threads by images: each thread runs im2col, its own
-// serial GEMM, the copy back to NCHW and what follows (LRN, pooling) for a
-// contiguous run of images, so no two threads write the same float and the
+// The column matrix col = im2col(input) is never written out: the GEMMs that
+// read it (forward's W · col, and dW = dout · colᵀ) get it strip by strip
+// from sgemm_packed_b, which packs each strip straight from the (padded)
+// input just before the micro-kernel reads it. A stored col would be
+// written once and read back once per layer, a pass over memory 9 to 25
+// times the size of the input (one copy of every pixel per filter tap).
+//
+// Forward is split over threads by images: each thread pads its images,
+// runs its GEMM, the copy back to NCHW and what follows (LRN, pooling) for
+// a contiguous run of images, so no two threads write the same float and the
 // data a thread writes stays in its caches. Backward starts the same way,
 // image by image, back to the GEMM's output; then its two products are split
 // by rows of col, whole input channels: dcol's rows and col2im's channels,
@@ -22,37 +29,121 @@
 namespace fast {
 
 // ---------------------------------------------------------------------------
-// im2col / col2im
+// The input, padded, and im2col without a column matrix
 //
-// Both work, one input channel at a time, through zero-padded copies of that
-// channel's planes for the images at hand, (H+2p) x (W+2p) each, and a table
-// that says where in a padded plane the window of output pixel (oh, ow)
-// starts:
+// A padded layer first copies its images into planes with a zero border,
+// (H+2p) x (W+2p) each, so that no read below needs a bounds check. Then
+// every element of col is one read of that padded input x, at the sum of an
+// offset for its row and one for its column:
+//   col[(c, kh, kw)][(n, oh, ow)] = x[row_offset[(c, kh, kw)] + column_offset[(n, oh, ow)]]
+//   row_offset    = c*Hp*Wp + kh*Wp + kw
+//   column_offset = n*C*Hp*Wp + (oh*stride)*Wp + ow*stride
+// (Hp, Wp: the padded sides). A strip of col for the GEMM is then NR
+// columns gathered for each of its rows.
+
+void pad_images(float* padded, const float* in, const ConvGeometry& g, int first, int count) {
+    const int padded_w = g.in_w + 2 * g.pad;
+    const int64_t plane = static_cast<int64_t>(g.in_h) * g.in_w;
+    const int64_t padded_plane = static_cast<int64_t>(g.in_h + 2 * g.pad) * padded_w;
+    const int64_t planes_first = static_cast<int64_t>(first) * g.in_channels;
+    const int64_t planes = static_cast<int64_t>(count) * g.in_channels;
+    float* dst = padded + planes_first * padded_plane;
+    std::fill(dst, dst + planes * padded_plane, 0.0f);  // the borders stay zero
+    for (int64_t q = 0; q < planes; ++q)
+        for (int y = 0; y < g.in_h; ++y)
+            std::memcpy(dst + q * padded_plane + (y + g.pad) * padded_w + g.pad, in + (planes_first + q) * plane + y * g.in_w,
+                        sizeof(float) * g.in_w);
+}
+
+namespace {
+
+// The offset tables above, for the calling thread: rebuilt per call, their
+// storage kept (no allocation in steady state).
+struct ColumnOffsets {
+    std::vector<int64_t> row;     // (C*K*K)
+    std::vector<int64_t> column;  // (N*OH*OW)
+};
+
+ColumnOffsets& column_offsets(const ConvGeometry& g) {
+    thread_local ColumnOffsets t;
+    const int K = g.kernel, OH = g.out_h(), OW = g.out_w();
+    const int64_t padded_w = g.in_w + 2 * g.pad;
+    const int64_t padded_plane = (g.in_h + 2 * g.pad) * padded_w;
+    t.row.resize(g.col_rows());
+    t.column.resize(g.col_cols());
+    int64_t* r = t.row.data();
+    for (int c = 0; c < g.in_channels; ++c)
+        for (int kh = 0; kh < K; ++kh)
+            for (int kw = 0; kw < K; ++kw) *r++ = c * padded_plane + kh * padded_w + kw;
+    int64_t* col = t.column.data();
+    for (int n = 0; n < g.batch; ++n)
+        for (int oh = 0; oh < OH; ++oh)
+            for (int ow = 0; ow < OW; ++ow)
+                *col++ = n * g.in_channels * padded_plane + oh * g.stride * padded_w + ow * g.stride;
+    return t;
+}
+
+// dst (kc x NR) = col[k0 .. k0+kc)[j0 .. j0+NR), zero past column `columns`:
+// forward's B strip.
+void pack_col_strip(const float* x, const ColumnOffsets& o, int k0, int kc, int j0, int columns, float* dst) {
+    const int NR = sgemm_register_block_cols();
+    const int n = std::min(NR, columns - j0);
+    const int64_t* __restrict column = o.column.data() + j0;
+    for (int k = 0; k < kc; ++k, dst += NR) {
+        const float* __restrict row = x + o.row[k0 + k];
+        for (int j = 0; j < n; ++j) dst[j] = row[column[j]];
+        for (int j = n; j < NR; ++j) dst[j] = 0.0f;
+    }
+}
+
+// dst (kc x NR) = colᵀ for col's rows [r0 + j0, r0 + j0 + NR) (zero past
+// r0 + rows) and its columns [k0, k0 + kc): the weight gradient's B strip.
+void pack_col_transposed_strip(const float* x, const ColumnOffsets& o, int r0, int rows, int k0, int kc, int j0,
+                               float* dst) {
+    const int NR = sgemm_register_block_cols();
+    const int n = std::min(NR, rows - j0);
+    const int64_t* __restrict row = o.row.data() + r0 + j0;
+    for (int k = 0; k < kc; ++k, dst += NR) {
+        const float* __restrict column = x + o.column[k0 + k];
+        for (int j = 0; j < n; ++j) dst[j] = column[row[j]];
+        for (int j = n; j < NR; ++j) dst[j] = 0.0f;
+    }
+}
+
+}  // namespace
+
+void im2col(float* col, const float* x, const ConvGeometry& g) {
+    const ColumnOffsets& o = column_offsets(g);
+    const int64_t NP = g.col_cols();
+    for (int r = 0; r < g.col_rows(); ++r)
+        for (int64_t j = 0; j < NP; ++j) col[r * NP + j] = x[o.row[r] + o.column[j]];
+}
+
+// ---------------------------------------------------------------------------
+// col2im
+//
+// Backward's dcol, added back into the input's gradient, one image and
+// channel at a time into one padded plane: the border catches what falls on
+// the padding, then is dropped. A table says where in a padded plane the
+// window of output pixel (oh, ow) starts:
 //   window_start[oh*OW + ow] = (oh*stride) * (W+2p) + ow*stride
-// Kernel offset (kh, kw) is then a constant step from there, kh*(W+2p) + kw,
-// so each row of col is a plain gather, without bounds checks:
-//   col[(c, kh, kw)][n, oh, ow] = padded_n[window_start[oh*OW + ow] + kh*(W+2p) + kw]
-// A row of col is written (or, in col2im, read) from start to end, image
-// after image: one long sequential stream, while the padded planes it
-// gathers from (a few KB for one channel) stay in L1 cache. Without padding,
-// the planes are read in place.
+// and kernel offset (kh, kw) is a constant step from there, kh*(W+2p) + kw.
 
 namespace {
 
 struct PatchTable {
     std::vector<int32_t> window_start;  // (OH*OW) offsets into a padded plane
-    std::vector<float> padded;          // (planes, H+2p, W+2p) zero-padded input planes
+    std::vector<float> padded;          // (H+2p, W+2p) one zero-padded plane
 };
 
-// The calling thread's table for g, with room for `planes` padded planes,
-// rebuilt per call but never reallocated once large enough (no allocation
-// in steady state).
-PatchTable& patch_table(const ConvGeometry& g, int planes) {
+// The calling thread's table for g, rebuilt per call, never reallocated once
+// large enough (no allocation in steady state).
+PatchTable& patch_table(const ConvGeometry& g) {
     thread_local PatchTable t;
     const int OH = g.out_h(), OW = g.out_w();
     const int padded_w = g.in_w + 2 * g.pad;
     t.window_start.resize(static_cast<size_t>(OH) * OW);
-    t.padded.resize(static_cast<size_t>(planes) * (g.in_h + 2 * g.pad) * padded_w);
+    t.padded.resize(static_cast<size_t>(g.in_h + 2 * g.pad) * padded_w);
     int32_t* s = t.window_start.data();
     for (int oh = 0; oh < OH; ++oh)
         for (int ow = 0; ow < OW; ++ow) *s++ = oh * g.stride * padded_w + ow * g.stride;
@@ -61,45 +152,6 @@ PatchTable& patch_table(const ConvGeometry& g, int planes) {
 
 }  // namespace
 
-void im2col(float* col, const float* in, const ConvGeometry& g, int first, int count) {
-    const int P = g.out_h() * g.out_w(), K = g.kernel;
-    const int64_t cols = g.col_cols();
-    const int64_t plane = static_cast<int64_t>(g.in_h) * g.in_w;
-    const int padded_w = g.in_w + 2 * g.pad;
-    const int64_t padded_plane = static_cast<int64_t>(g.in_h + 2 * g.pad) * padded_w;
-    PatchTable& t = patch_table(g, g.pad > 0 ? count : 0);  // without padding, none
-    std::fill(t.padded.begin(), t.padded.end(), 0.0f);  // the borders stay zero
-    const int32_t* __restrict window_start = t.window_start.data();
-    for (int c = 0; c < g.in_channels; ++c) {
-        // Plane of channel c for image first + i: padded copy i, or in place.
-        const float* planes = in + (static_cast<int64_t>(first) * g.in_channels + c) * plane;
-        int64_t plane_step = g.in_channels * plane;
-        if (g.pad > 0) {
-            for (int i = 0; i < count; ++i)
-                for (int y = 0; y < g.in_h; ++y)
-                    std::memcpy(&t.padded[i * padded_plane + (y + g.pad) * padded_w + g.pad],
-                                planes + i * plane_step + y * g.in_w, sizeof(float) * g.in_w);
-            planes = t.padded.data();
-            plane_step = padded_plane;
-        }
-        for (int kh = 0; kh < K; ++kh)
-            for (int kw = 0; kw < K; ++kw) {
-                // col[(c, kh, kw)][n, oh, ow] = padded_n[oh*stride + kh][ow*stride + kw]
-                float* __restrict d = col + ((c * K + kh) * K + kw) * cols + static_cast<int64_t>(first) * P;
-                for (int i = 0; i < count; ++i, d += P) {
-                    const float* __restrict shifted = planes + i * plane_step + kh * padded_w + kw;
-                    // A short gather (P is 9 on the 3x3 maps): unrolled, as
-                    // clang++ does by itself, so its loop overhead does not
-                    // dominate.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC unroll 4
-#endif
-                    for (int p = 0; p < P; ++p) d[p] = shifted[window_start[p]];
-                }
-            }
-    }
-}
-
 void col2im(float* in, const float* col, const ConvGeometry& g, int first, int count, int first_channel,
             int channels) {
     if (channels < 0) channels = g.in_channels - first_channel;
@@ -107,11 +159,9 @@ void col2im(float* in, const float* col, const ConvGeometry& g, int first, int c
     const int64_t cols = g.col_cols();
     const int64_t plane = static_cast<int64_t>(g.in_h) * g.in_w;
     const int padded_w = g.in_w + 2 * g.pad;
-    // One image and channel at a time into one padded plane (the border
-    // catches what falls on the padding, then is dropped). Image by image,
-    // unlike im2col: the plane being added into then stays in L1 across all
-    // K*K rows of col that add into it.
-    PatchTable& t = patch_table(g, 1);
+    // Image by image, unlike a row of col: the plane being added into stays
+    // in L1 across all K*K rows of dcol that add into it.
+    PatchTable& t = patch_table(g);
     const int32_t* __restrict window_start = t.window_start.data();
     for (int n = first; n < first + count; ++n) {
         for (int c = first_channel; c < first_channel + channels; ++c) {
@@ -138,16 +188,20 @@ void col2im(float* in, const float* col, const ConvGeometry& g, int first, int c
 // ---------------------------------------------------------------------------
 // Convolution
 
-void conv_forward_images(float* out, float* col, float* gemm_out, const float* in, const float* weight,
+void conv_forward_images(float* out, float* padded, float* gemm_out, const float* in, const float* weight,
                          const float* bias, const ConvGeometry& g, int first, int count, bool relu) {
     const int OC = g.out_channels, CKK = g.col_rows();
-    const int64_t NP = g.col_cols();          // N*OH*OW, the row length of col
-    const int P = g.out_h() * g.out_w();      // OH*OW, pixels per output plane
-    const int64_t col0 = static_cast<int64_t>(first) * P;  // the first column of these images
-    im2col(col, in, g, first, count);
-    // gemm_out[:, cols] (OC, count*P) = weight (OC, CKK) · col[:, cols] (CKK, count*P)
-    sgemm(false, false, OC, count * P, CKK, weight, CKK, col + col0, static_cast<int>(NP), 0.0f, gemm_out + col0,
-          static_cast<int>(NP), ThreadPool::serial());
+    const int NP = static_cast<int>(g.col_cols());  // N*OH*OW, the columns of col
+    const int P = g.out_h() * g.out_w();            // OH*OW, pixels per output plane
+    const int col0 = first * P;                     // the first column of these images
+    if (g.pad > 0) pad_images(padded, in, g, first, count);
+    const float* x = g.pad > 0 ? padded : in;
+    const ColumnOffsets& o = column_offsets(g);
+    // gemm_out[:, these columns] (OC, count*P) = weight (OC, CKK) · col[:, these columns] (CKK, count*P)
+    sgemm_packed_b(
+        OC, count * P, CKK, weight, CKK,
+        [&](int k0, int kc, int j0, float* dst) { pack_col_strip(x, o, k0, kc, col0 + j0, col0 + count * P, dst); },
+        gemm_out + col0, NP);
     copy_out(out, gemm_out, bias, g, first, count, relu);
 }
 
@@ -172,13 +226,13 @@ void copy_out(float* out, const float* gemm_out, const float* bias, const ConvGe
         }
 }
 
-void conv_forward(float* out, float* col, float* gemm_out, const float* in, const float* weight,
+void conv_forward(float* out, float* padded, float* gemm_out, const float* in, const float* weight,
                   const float* bias, const ConvGeometry& g, ThreadPool& pool) {
     const int tasks = std::min(pool.size(), g.batch);
     pool.run(tasks, [&](int t) {
         int first, count;
         ThreadPool::share(g.batch, tasks, t, &first, &count);
-        conv_forward_images(out, col, gemm_out, in, weight, bias, g, first, count, /*relu=*/false);
+        conv_forward_images(out, padded, gemm_out, in, weight, bias, g, first, count, /*relu=*/false);
     });
 }
 
@@ -207,26 +261,39 @@ void conv_layer_forward(const ConvLayerBuffers& b, const float* in, const float*
         pool.run(pool.size(), [&](int t) {
             int first, count;
             ThreadPool::share(g.batch, pool.size(), t, &first, &count);
-            conv_forward_images(b.out, b.col, b.gemm_out, in, weight, bias, g, first, count, /*relu=*/true);
+            conv_forward_images(b.out, b.padded, b.gemm_out, in, weight, bias, g, first, count, /*relu=*/true);
             finish(first, count);
         });
         return;
     }
-    // Fewer images than threads (a batch of one on the page): the GEMM is
-    // what is worth splitting, over tiles of its output.
-    const int64_t NP = g.col_cols();
-    im2col(b.col, in, g, 0, g.batch);
-    sgemm(false, false, OC, static_cast<int>(NP), g.col_rows(), weight, g.col_rows(), b.col, static_cast<int>(NP), 0.0f,
-          b.gemm_out, static_cast<int>(NP), pool);
+    // Fewer images than threads (a batch of one on the page): the GEMM's rows
+    // (output channels, whole strips) are what is split; each thread packs
+    // the few strips of col for itself.
+    const int CKK = g.col_rows(), NP = static_cast<int>(g.col_cols());
+    if (g.pad > 0) pad_images(b.padded, in, g, 0, g.batch);
+    const float* x = g.pad > 0 ? b.padded : in;
+    const int MR = sgemm_register_block_rows();
+    const int strips = (OC + MR - 1) / MR;
+    const int tasks = std::min(pool.size(), strips);
+    pool.run(tasks, [&](int t) {
+        int s0, s_count;
+        ThreadPool::share(strips, tasks, t, &s0, &s_count);
+        const int r0 = s0 * MR, rows = std::min(OC, (s0 + s_count) * MR) - r0;
+        const ColumnOffsets& o = column_offsets(g);
+        sgemm_packed_b(
+            rows, NP, CKK, weight + static_cast<int64_t>(r0) * CKK, CKK,
+            [&](int k0, int kc, int j0, float* dst) { pack_col_strip(x, o, k0, kc, j0, NP, dst); },
+            b.gemm_out + static_cast<int64_t>(r0) * NP, NP);
+    });
     copy_out(b.out, b.gemm_out, bias, g, 0, g.batch, /*relu=*/true);
     finish(0, g.batch);
 }
 
 void conv_backward(float* dweight, float* dbias, float* din, float* dout_t, float* dcol, float* dout,
-                   const float* col, const float* weight, const ConvGeometry& g, ThreadPool& pool) {
+                   const float* x, const float* weight, const ConvGeometry& g, ThreadPool& pool) {
     // The layer's backward without ReLU, LRN or pooling (dout is only read).
     ConvLayerGradients b;
-    b.col = col;
+    b.input = x;
     b.weight = weight;
     b.out = nullptr;  // no ReLU
     b.dout = dout;
@@ -328,8 +395,11 @@ void conv_layer_backward(const ConvLayerGradients& b, const ConvGeometry& g, con
         }
         if (b.dweight == nullptr) return;
         // dweight = dout_t · colᵀ   (these columns of dweight: a sum over every image)
-        sgemm(false, true, OC, rows, np, b.dout_t, np, b.col + r0 * NP, np, 0.0f, b.dweight + r0, CKK,
-              ThreadPool::serial());
+        const ColumnOffsets& o = column_offsets(g);
+        sgemm_packed_b(
+            OC, rows, np, b.dout_t, np,
+            [&](int k0, int kc, int j0, float* dst) { pack_col_transposed_strip(b.input, o, r0, rows, k0, kc, j0, dst); },
+            b.dweight + r0, CKK);
         if (update) update(0, r0, OC, rows, CKK);
         // forward: out = ... + bias[oc]   =>   dbias[oc] = Σ over n, p of dout
         int o0, o_count;

@@ -416,5 +416,48 @@ void sgemm(bool trans_a, bool trans_b, int M, int N, int K, const float* A, int 
     if (p.c_transposed) copy_transposed(C, ldc, out, M, N, beta != 0.0f, pool);
 }
 
+void sgemm_packed_b(int M, int N, int K, const float* A, int lda, const PackB& pack_b, float* C, int ldc) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) {
+        for (int i = 0; i < M; ++i) std::fill(C + static_cast<int64_t>(i) * ldc, C + static_cast<int64_t>(i) * ldc + N, 0.0f);
+        return;
+    }
+    // sgemm's phase 2 for one thread, with B's strips packed by pack_b where
+    // sgemm copies them from B: tiles of kMaxTileStripsN strips of B; for each
+    // K block, the tile's strips packed once and met by every strip of A.
+    const int strips_a = (M + MR - 1) / MR, strips_b = (N + NR - 1) / NR;
+    const Problem p{M, N, K, A, lda, true, nullptr, 0, true, false};
+    float* a_edge = nullptr;  // the last, partial strip of A, packed zero-padded
+    if (M % MR != 0) {
+        std::vector<float>& a_pack = a_workspace();
+        if (a_pack.size() < static_cast<size_t>(K) * MR) a_pack.resize(static_cast<size_t>(K) * MR);
+        a_edge = a_pack.data();
+        pack_a_strip(p, (strips_a - 1) * MR, a_edge);
+    }
+    float* b_block = b_tile_workspace();  // (kMaxTileStripsN strips, kc, NR)
+    for (int sb_begin = 0; sb_begin < strips_b; sb_begin += kMaxTileStripsN) {
+        const int sb_end = std::min(strips_b, sb_begin + kMaxTileStripsN);
+        for (int k0 = 0; k0 < K; k0 += KC) {
+            const int kc = std::min(KC, K - k0);
+            for (int sb = sb_begin; sb < sb_end; ++sb)
+                pack_b(k0, kc, sb * NR, b_block + static_cast<int64_t>(sb - sb_begin) * kc * NR);
+            for (int sb = sb_begin; sb < sb_end; ++sb) {
+                const float* b = b_block + static_cast<int64_t>(sb - sb_begin) * kc * NR;
+                const int cols = std::min(NR, N - sb * NR);
+                for (int sa = 0; sa < strips_a; ++sa) {
+                    const int rows = std::min(MR, M - sa * MR);
+                    float* c = C + static_cast<int64_t>(sa) * MR * ldc + sb * NR;
+                    if (rows == MR)  // in place
+                        micro_kernel<true>(kc, A + static_cast<int64_t>(sa) * MR * lda + k0, lda, b, NR, c, ldc, rows,
+                                           cols, k0 == 0);
+                    else
+                        micro_kernel<false>(kc, a_edge + static_cast<int64_t>(k0) * MR, MR, b, NR, c, ldc, rows,
+                                            cols, k0 == 0);
+                }
+            }
+        }
+    }
+}
+
 int sgemm_register_block_rows() { return MR; }
 int sgemm_register_block_cols() { return NR; }

@@ -14,6 +14,8 @@
 // Leaves out: alpha (always 1 here), complex and double types.
 #pragma once
 
+#include <functional>
+
 class ThreadPool;
 
 // The definition: the textbook triple loop, summed in double. Read it first;
@@ -31,6 +33,17 @@ void sgemm_naive(bool trans_a, bool trans_b, int M, int N, int K,
 void sgemm(bool trans_a, bool trans_b, int M, int N, int K,
            const float* A, int lda, const float* B, int ldb,
            float beta, float* C, int ldc, ThreadPool& pool);
+
+// C (M x N) = A (M x K, rows lda apart) · B, with B never stored: pack_b
+// writes the values of rows [k0, k0 + kc) and columns [j0, j0 + NR) of B
+// into dst (kc x NR, row k at dst[(k - k0) * NR]), zero past column N, one
+// strip of the micro-kernel's width NR = sgemm_register_block_cols() at a
+// time, just before the micro-kernel reads it. The convolution packs its
+// im2col this way, straight from the image (fast/conv.cpp), so the column
+// matrix is never written out and read back. On the calling thread; the same
+// sums in the same order as sgemm, so the same bits as sgemm on a stored B.
+using PackB = std::function<void(int k0, int kc, int j0, float* dst)>;
+void sgemm_packed_b(int M, int N, int K, const float* A, int lda, const PackB& pack_b, float* C, int ldc);
 
 // The micro-kernel's register block, MR rows x NR columns of C (for bench).
 int sgemm_register_block_rows();

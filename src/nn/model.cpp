@@ -145,14 +145,14 @@ void Model::plan_buffers() {
     const int N = max_batch;
     const auto specs = conv_specs(config);
     const auto geometry = conv_geometries(config, N);
-    int largest_col = 0;  // the conv layer with the largest im2col
+    std::vector<int> largest_col = {0, 0};  // the shape of the largest im2col: dcol's
     for (int i = 0; i < kConvLayers; ++i) {
         ConvLayer& L = conv[i];
         const ConvGeometry& g = geometry[i];
         L.name = "conv" + std::to_string(i + 1);
         L.spec = specs[i];
         L.geometry = g;
-        L.col.shape = {g.col_rows(), static_cast<int>(g.col_cols())};
+        if (g.pad > 0) L.padded.shape = {N, g.in_channels, g.in_h + 2 * g.pad, g.in_w + 2 * g.pad};
         L.gemm_out.shape = {g.out_channels, static_cast<int>(g.col_cols())};
         L.out.shape = L.dout.shape = {N, g.out_channels, g.out_h(), g.out_w()};
         if (L.normalizes()) L.normalized.shape = L.dnormalized.shape = L.lrn_scale.shape = L.out.shape;
@@ -160,9 +160,10 @@ void Model::plan_buffers() {
             L.pool = pool_geometry(g, config.pool_window);
             L.pooled.shape = L.dpooled.shape = L.argmax.shape = {N, g.out_channels, L.pool.out_h(), L.pool.out_w()};
         }
-        if (element_count(L.col.shape) > element_count(conv[largest_col].col.shape)) largest_col = i;
+        const std::vector<int> col_shape = {g.col_rows(), static_cast<int>(g.col_cols())};
+        if (element_count(col_shape) > element_count(largest_col)) largest_col = col_shape;
     }
-    dcol.shape = conv[largest_col].col.shape;
+    dcol.shape = largest_col;
     for (int i = 0; i < kDenseLayers; ++i) {
         DenseLayer& D = dense[i];
         const ParamInfo& weight = layout.dense[i].weight;  // (OUT, IN)
@@ -307,7 +308,7 @@ const float* Model::conv_layer_forward(int i, const float* in, int n, ThreadPool
     const PoolGeometry p = for_batch(L.pool, n, g.out_channels);
     if (kernels == KernelSet::Fast) {
         // The layer's kernels below, fused into as few hand-offs as the batch allows.
-        fast::ConvLayerBuffers b{L.col.ptr(), L.gemm_out.ptr(), L.out.ptr()};
+        fast::ConvLayerBuffers b{L.padded.ptr(), L.gemm_out.ptr(), L.out.ptr()};
         if (L.normalizes()) b.normalized = L.normalized.ptr(), b.lrn_scale = L.lrn_scale.ptr();
         if (L.pools()) b.pooled = L.pooled.ptr(), b.argmax = L.argmax.ptr();
         fast::conv_layer_forward(b, in, weight, bias, g, p, pool);
@@ -464,10 +465,10 @@ void Model::conv_layer_backward(int i, int n, ThreadPool& pool, const ParameterB
     float* dweight = grad(layout.conv[i].weight);
     float* dbias = grad(layout.conv[i].bias);
     if (kernels == KernelSet::Fast) {
-        // The kernels below, fused into two hand-offs; forward's im2col is
-        // kept in col, and gemm_out is free scratch now.
+        // The kernels below, fused into two hand-offs; forward's input is
+        // read again (through its padded copy), gemm_out is free scratch now.
         fast::ConvLayerGradients b;
-        b.col = L.col.ptr();
+        b.input = g.pad > 0 ? L.padded.ptr() : (i > 0 ? conv[i - 1].result().ptr() : input);
         b.weight = weight;
         b.out = L.out.ptr();
         if (L.normalizes()) b.lrn_scale = L.lrn_scale.ptr(), b.dnormalized = L.dnormalized.ptr();

@@ -103,7 +103,8 @@ struct ConvLayer {
     ConvSpec spec;
     ConvGeometry geometry;  // for the largest batch
     PoolGeometry pool;      // its max-pooling, if spec.pool_after
-    Tensor col;             // (C*K*K, N*OH*OW) (121, 4608)  im2col of the input, kept for backward (fast kernels)
+    Tensor padded;          // (N, C, H+2p, W+2p) (32, 24, 10, 10) for conv2: the input with a zero border,
+                            // read by the fast kernels' GEMMs and kept for backward; none if p = 0 (conv1)
     Tensor gemm_out;        // (OC, N*OH*OW)    (24, 4608)   the GEMM's result; dout in that layout in backward
     Tensor out, dout;       // (N, OC, OH, OW)  (32, 24, 12, 12)  after the ReLU, and its gradient
     Tensor normalized, dnormalized, lrn_scale;  // (N, OC, OH, OW) after LRN, if spec.lrn_after;
@@ -123,7 +124,7 @@ struct ConvLayer {
 
     template <typename Visit>
     void for_each_buffer(Visit visit) {
-        for (Tensor* t : {&col, &gemm_out, &out, &dout, &normalized, &dnormalized, &lrn_scale, &pooled, &dpooled})
+        for (Tensor* t : {&padded, &gemm_out, &out, &dout, &normalized, &dnormalized, &lrn_scale, &pooled, &dpooled})
             visit(*t);
         visit(argmax);
     }
