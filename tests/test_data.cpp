@@ -10,6 +10,7 @@
 
 #include <unistd.h>
 
+#include "app/batch_loader.h"
 #include "app/checkpoint.h"
 #include "app/train.h"
 #include "catch.hpp"
@@ -20,6 +21,7 @@
 #include "fast/thread_pool.h"
 #include "helpers.h"
 #include "nn/model.h"
+#include "nn/rng.h"
 
 namespace {
 
@@ -88,6 +90,46 @@ TEST_CASE("an IDX file that shrinks while open: a short read, then a clear error
     CHECK_THROWS_WITH(images.read_images(pixels.data(), cut, 1),
                       path + ": read failed at byte " + std::to_string(16 + 5 * kMnistPixels + 100) +
                           " (file shrank?)");
+}
+
+TEST_CASE("the batch loader gives each step the batch read now would give, prefetched or not, and a shrunk file's "
+          "error on the training thread",
+          "[idx][loader]") {
+    const std::string dir = make_set(idx_images(9), idx_labels(9), "train", false);
+    MnistSet set(dir, "train");
+    const ModelConfig config{1, 39, 1, 10};
+    BatchRecipe recipe;
+    recipe.config = &config;
+    recipe.augment = true;
+    recipe.elastic = 5.0f;
+    recipe.seed = 3;
+    ThreadPool pool(2);
+    const uint32_t order[9] = {8, 1, 5, 0, 7, 2, 6, 3, 4};
+    // What step s reads now: images order[3s .. 3s+3), augmented from (seed, s).
+    auto direct = [&](int64_t step) {
+        std::vector<uint8_t> pixels(3 * kMnistPixels), labels(3);
+        set.read_batch(pixels.data(), labels.data(), order + 3 * step, 3);
+        std::vector<float> input(3 * 39 * 39);
+        const uint64_t seed = Rng(recipe.seed ^ (static_cast<uint64_t>(step + 1) << 20)).next_u64();
+        preprocess_mnist_batch(input.data(), pixels.data(), 3, 39, 1, pool, true, seed, 5.0f);
+        return std::make_pair(input, labels);
+    };
+    auto same = [&](const TrainingBatch& b, int64_t step) {
+        const auto want = direct(step);
+        return b.step == step && b.n == 3 && std::equal(want.first.begin(), want.first.end(), b.input.ptr()) &&
+               std::equal(want.second.begin(), want.second.end(), b.labels.begin());
+    };
+    BatchLoader loader(set, recipe, 3);
+    CHECK(same(loader.take(0, order, 3, pool), 0));  // nothing prefetched: read now
+    loader.prefetch(1, order + 3, 3);
+    CHECK(same(loader.take(1, order + 3, 3, pool), 1));  // prefetched
+    loader.prefetch(2, order + 6, 3);
+    CHECK(same(loader.take(0, order, 3, pool), 0));  // a prefetch for another step is dropped
+    // The file shrinks before the prefetch reads it: the loader's thread
+    // fails, take() reads again, and the error is thrown on this thread.
+    REQUIRE(::truncate((dir + "/train-images-idx3-ubyte").c_str(), 16 + 2 * kMnistPixels) == 0);
+    loader.prefetch(2, order + 6, 3);
+    CHECK_THROWS_WITH(loader.take(2, order + 6, 3, pool), Catch::Contains("(file shrank?)"));
 }
 
 TEST_CASE("evaluation batches cross the end of the set: 5 images in batches of 2", "[idx]") {
