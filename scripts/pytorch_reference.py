@@ -8,10 +8,16 @@ Its uses:
   python3 scripts/pytorch_reference.py bench [--threads 1 2] [--steps 40] [--alexnet ./alexnet] [--rounds 3]
       trains the default model (filters 8, 1x56x56, batch 32, Adam lr 1e-4)
       on synthetic data and prints the median training images/s per thread
-      count, as ./alexnet bench does. With --alexnet, also runs that binary's
-      bench in the same invocation and prints both side by side with the ratio:
-      --rounds times, alternating the two programs (on a shared machine
-      either can have a slow minute), then the median of each and their ratio.
+      count, as ./alexnet bench does. With --alexnet, also times that binary's
+      whole training runs (./alexnet train --steps 10*STEPS on MNIST, reading
+      and preprocessing included; data/mnist must be there) in the same
+      invocation and prints both side by side with the ratio: --rounds times,
+      alternating the two programs (on a shared machine either can have a slow
+      minute), then the median of each and their ratio. Run PyTorch with
+      libopenblas0-pthread installed and glibc told to keep its memory:
+      MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=4294967296
+      MALLOC_TOP_PAD_=268435456 (without them it page-faults Adam's
+      temporaries every step, 3.5x slower on this project's machine).
 
   python3 scripts/pytorch_reference.py reference [OUT]
       writes the reference tensors that `make test` compares alexnet with
@@ -188,24 +194,33 @@ def bench(threads_list, steps):
     return rates
 
 
+def alexnet_train_rate(alexnet, threads, steps):
+    """Training images/s of a whole ./alexnet train run of `steps` steps (batch
+    reading and preprocessing included), as its epoch line reports it."""
+    import re
+    import subprocess
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        out = subprocess.run([alexnet, "train", "--steps", str(steps), "--val-split", "0", "--quiet",
+                              "--threads", str(threads), "--model", tmp + "/compare.model"],
+                             check=True, capture_output=True, text=True).stdout
+    return float(re.search(r"([0-9.]+) img/s", out).group(1))
+
+
 def compare(alexnet, threads_list, steps, rounds):
     import statistics
-    import subprocess
-    top = max(threads_list)
-    counts = sorted(set([1, top]))
+    counts = sorted(set(threads_list))
     ours = {t: [] for t in counts}
     theirs = {t: [] for t in counts}
     for r in range(rounds):
-        report = json.loads(subprocess.run([alexnet, "bench", "--json", "--threads", str(top)],
-                                           check=True, capture_output=True, text=True).stdout)
-        ours[1].append(report["train_images_per_s_1_thread"])
-        ours[top].append(report["train_images_per_s_all_threads"])
-        print(f"round {r + 1}: alexnet {report['train_images_per_s_1_thread']:.0f} images/s on 1 thread, "
-              f"{report['train_images_per_s_all_threads']:.0f} on {top}")
+        for t in counts:
+            ours[t].append(alexnet_train_rate(alexnet, t, 10 * steps))
+        print(f"round {r + 1}: alexnet " + ", ".join(f"{ours[t][-1]:.0f} images/s on {t} thread(s)" for t in counts))
         for t, rate in bench(counts, steps).items():
             theirs[t].append(rate)
-    print(f"\ntraining images/s, default model, batch 32 (same run; median of {rounds} "
-          f"alternating round{'s' if rounds > 1 else ''}, min-max in brackets)")
+    print(f"\ntraining images/s, default model, batch 32: whole ./alexnet train runs of {10 * steps} steps "
+          f"against PyTorch's bare step (same run; median of {rounds} alternating round{'s' if rounds > 1 else ''}, "
+          f"min-max in brackets)")
     print(f"{'threads':>8} {'alexnet':>22} {'pytorch':>22} {'ratio':>7}")
 
     def median_and_range(values):
