@@ -101,6 +101,25 @@ TEST_CASE("--help prints the usage and exits 0", "[cli]") {
     }
 }
 
+TEST_CASE("the list of commands: every summary in one column, apart from the longest name", "[cli]") {
+    const std::string text = run_alexnet("--help").out;
+    std::istringstream lines(text.substr(text.find("commands:\n") + 10));
+    std::string line;
+    size_t column = 0;
+    int commands = 0;
+    while (std::getline(lines, line) && !line.empty()) {
+        INFO(line);
+        REQUIRE(line.rfind("  ", 0) == 0);
+        const size_t name_end = line.find(' ', 2);
+        const size_t summary = line.find_first_not_of(' ', name_end);
+        CHECK(summary >= name_end + 2);  // at least two spaces after the name
+        if (column == 0) column = summary;
+        CHECK(summary == column);
+        ++commands;
+    }
+    CHECK(commands == 10);  // train .. bench
+}
+
 TEST_CASE("bad data and I/O exit 1 with one line naming the file", "[cli][errors]") {
     const std::string empty_dir = temp_path("no_data");
     ::mkdir(empty_dir.c_str(), 0755);

@@ -286,9 +286,11 @@ std::string main_usage() {
     std::string text = "usage: ./alexnet <command> [flags]\n\n"
                        "AlexNet in plain C++17: trains on MNIST on the CPU, predicts digits in PNG and PGM images.\n\n"
                        "commands:\n";
+    size_t width = 0;  // the longest name, so that every summary starts in one column
+    for (const Command& c : kCommands) width = std::max(width, std::string(c.name).size());
     for (const Command& c : kCommands) {
         std::string name = "  " + std::string(c.name);
-        name.resize(13, ' ');
+        name.resize(width + 4, ' ');
         text += name + c.summary + "\n";
     }
     return text + "\nRun ./alexnet <command> --help for its flags.\n";
