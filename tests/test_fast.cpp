@@ -333,18 +333,37 @@ TEST_CASE("a fused dense layer forward gives the bits of its kernels one after t
     CHECK(keep_fused == keep_apart);
 }
 
-TEST_CASE("a fused conv layer forward gives the bits of its kernels one after the other, any batch", "[fast][conv]") {
-    for (int batch : {1, 2, 5}) {
-        const ConvGeometry g{batch, 3, 13, 13, 8, 3, 1, 1};
-        const int OC = g.out_channels, plane = g.out_h() * g.out_w();
-        PoolGeometry pooling;
-        pooling.planes = batch * OC;
+namespace {
+
+// A padded 3x3 convolution of 3 channels into 8, with LRN-sized inputs (up to
+// 20, so that LRN's alpha term matters) and 3x3 pooling after it: the layer
+// the fused-layer tests run, with its input, weights and bias from `seed`.
+struct PooledConv {
+    ConvGeometry g;
+    PoolGeometry pooling;
+    std::vector<float> x, w, b;
+    PooledConv(int batch, uint64_t seed) : g{batch, 3, 13, 13, 8, 3, 1, 1} {
+        pooling.planes = batch * g.out_channels;
         pooling.in_h = g.out_h();
         pooling.in_w = g.out_w();
         pooling.window = 3;
-        const auto x = random_vector(in_floats(g), 40, 0.0f, 20.0f), w = random_vector(OC * g.col_rows(), 41),
-                   b = random_vector(OC, 42);
-        const size_t outs = out_floats(g), pooled = static_cast<size_t>(pooling.planes) * pooling.out_h() * pooling.out_w();
+        x = random_vector(in_floats(g), seed, 0.0f, 20.0f);
+        w = random_vector(static_cast<size_t>(g.out_channels) * g.col_rows(), seed + 1);
+        b = random_vector(g.out_channels, seed + 2);
+    }
+    size_t pooled_floats() const { return static_cast<size_t>(pooling.planes) * pooling.out_h() * pooling.out_w(); }
+};
+
+}  // namespace
+
+TEST_CASE("a fused conv layer forward gives the bits of its kernels one after the other, any batch", "[fast][conv]") {
+    for (int batch : {1, 2, 5}) {
+        const PooledConv c(batch, 40);
+        const ConvGeometry& g = c.g;
+        const PoolGeometry& pooling = c.pooling;
+        const int OC = g.out_channels, plane = g.out_h() * g.out_w();
+        const std::vector<float>&x = c.x, &w = c.w, &b = c.b;
+        const size_t outs = out_floats(g), pooled = c.pooled_floats();
         for (int threads : {1, 3}) {
             ThreadPool pool(threads);
             std::vector<float> padded(padded_floats(g)), scratch(OC * g.col_cols()), out(outs), normalized(outs),
@@ -417,16 +436,12 @@ TEST_CASE("a fused conv layer backward gives the bits of its kernels one after t
           "parameter once, complete, after its last read",
           "[fast][conv]") {
     for (int batch : {1, 2, 5}) {
-        const ConvGeometry g{batch, 3, 13, 13, 8, 3, 1, 1};
+        const PooledConv c(batch, 50);
+        const ConvGeometry& g = c.g;
+        const PoolGeometry& pooling = c.pooling;
         const int OC = g.out_channels, plane = g.out_h() * g.out_w();
-        PoolGeometry pooling;
-        pooling.planes = batch * OC;
-        pooling.in_h = g.out_h();
-        pooling.in_w = g.out_w();
-        pooling.window = 3;
-        const auto x = random_vector(in_floats(g), 50, 0.0f, 20.0f), w = random_vector(OC * g.col_rows(), 51),
-                   b = random_vector(OC, 52);
-        const size_t outs = out_floats(g), pooled = static_cast<size_t>(pooling.planes) * pooling.out_h() * pooling.out_w();
+        const std::vector<float>&x = c.x, &w = c.w, &b = c.b;
+        const size_t outs = out_floats(g), pooled = c.pooled_floats();
         ThreadPool forward_pool(1);
         std::vector<float> padded(padded_floats(g)), scratch(OC * g.col_cols()), out(outs), normalized(outs),
             scale(outs), pooled_out(pooled);

@@ -261,28 +261,32 @@ double time_adam_pass(const ModelConfig& config, ThreadPool& pool) {
         10, 0.2);
 }
 
+// An inference model for batches of B, as the page and predict use it: its
+// own activations, the weights of a trained-size model (initialised).
+struct InferenceSetup {
+    Model owner, model;
+    SyntheticBatch batch;
+    InferenceSetup(const ModelConfig& config, int B)
+        : owner(config, 1), model(config, B, ModelBuffers::Inference), batch(config, B) {
+        owner.init_weights(7);
+        model.use_weights(owner.params.data());
+    }
+};
+
 double time_inference(const ModelConfig& config, int B, ThreadPool& pool) {
-    Model owner(config, 1);
-    owner.init_weights(7);
-    Model model(config, B, ModelBuffers::Inference);
-    model.use_weights(owner.params.data());
-    SyntheticBatch batch(config, B);
-    return time_median([&] { model.forward(batch.input.ptr(), B, pool); }, 20, 0.3);
+    InferenceSetup s(config, B);
+    return time_median([&] { s.model.forward(s.batch.input.ptr(), B, pool); }, 20, 0.3);
 }
 
 // Inference forward of a batch of B, layer by layer (Model::timing), medians
 // of many passes.
 LayerTimes time_forward_per_layer(const ModelConfig& config, int B, ThreadPool& pool) {
-    Model owner(config, 1);
-    owner.init_weights(7);
-    Model model(config, B, ModelBuffers::Inference);
-    model.use_weights(owner.params.data());
-    SyntheticBatch batch(config, B);
+    InferenceSetup s(config, B);
     std::vector<LayerTimes> passes(B == 1 ? 201 : 21);
     for (LayerTimes& t : passes) {
-        model.timing = &t;
-        model.forward(batch.input.ptr(), B, pool);
-        model.probabilities(B);
+        s.model.timing = &t;
+        s.model.forward(s.batch.input.ptr(), B, pool);
+        s.model.probabilities(B);
     }
     passes.erase(passes.begin());  // the warm-up
     LayerTimes median_times;
