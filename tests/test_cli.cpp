@@ -60,7 +60,7 @@ TEST_CASE("usage errors exit 2 with a one-line message and the usage text", "[cl
         {"train --lr", "alexnet train: --lr needs a value"},
         {"train --no-shuffle=yes", "alexnet train: --no-shuffle takes no value"},
         {"train --resume --init x.model", "alexnet train: --resume and --init exclude each other"},
-        {"train --recipe fast", "alexnet train: --recipe must be best, not 'fast'"},
+        {"train --recipe quick", "alexnet train: --recipe must be best or fast, not 'quick'"},
         {"train --epochs 3 --recipe", "alexnet train: --recipe needs a value"},
         {"train --pool 4x4s2", "alexnet train: --pool must be 2x2s2 or 3x3s2, not '4x4s2'"},
         {"train --lrn=1", "alexnet train: --lrn takes no value"},
@@ -306,7 +306,7 @@ TEST_CASE("predict reads PNG: a transparent RGBA drawing gives the PGM's probabi
     CHECK(read_image(seen).width == 28);
 }
 
-TEST_CASE("--recipe best stands for its flags; flags given as well win, before or after it", "[cli]") {
+TEST_CASE("--recipe best and fast stand for their flags; flags given as well win, before or after", "[cli]") {
     const std::string model = temp_path("recipe.model");
     for (const char* args : {"--recipe best --epochs 1 --steps 1", "--epochs 1 --recipe=best --steps 1"}) {
         const RunResult r = run_alexnet("train --data " + small_data_dir() + " --model " + model +
@@ -318,6 +318,16 @@ TEST_CASE("--recipe best stands for its flags; flags given as well win, before o
         CHECK(r.out.find("dropout 0.5, augmented, elastic distortion 10") != std::string::npos);
         CHECK(r.out.find(", 1 epochs of") != std::string::npos);
     }
+    // fast: the same but for epochs, batch size and peak rate; an unknown name is a usage error.
+    RunResult r = run_alexnet("train --data " + small_data_dir() + " --model " + model +
+                              " --filters 1 --threads 2 --quiet --recipe fast --steps 1");
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.out.find("input 1x72x72") != std::string::npos);
+    CHECK(r.out.find("validating on 0; batch 64, lr 0.0015, onecycle schedule") != std::string::npos);
+    CHECK(r.out.find("dropout 0.5, augmented, elastic distortion 10, 8 epochs of") != std::string::npos);
+    r = run_alexnet("train --recipe quick");
+    CHECK(r.exit_code == 2);
+    CHECK(first_line(r.err) == "alexnet train: --recipe must be best or fast, not 'quick'");
 }
 
 TEST_CASE("--lrn and --pool 3x3s2 are stored in the checkpoint: summary, evaluate and predict rebuild them",

@@ -38,27 +38,37 @@ std::vector<Flag> model_flags(ModelConfig* config) {
 
 void append(std::vector<Flag>& to, std::vector<Flag> more) { to.insert(to.end(), more.begin(), more.end()); }
 
-// The flags that --recipe NAME stands for. "best" is the best combination
-// found (docs/experiments.md): a 72x72 input, all 60,000 training images
-// (no validation split), one-cycle Adam, augmentation, elastic distortion
-// and dropout.
+// The flags that --recipe NAME stands for (docs/experiments.md). "best" is
+// the best combination found: a 72x72 input, all 60,000 training images (no
+// validation split), one-cycle Adam, augmentation, elastic distortion and
+// dropout, for 14 epochs. "fast" is the same in 8 epochs of batches of 64,
+// at a higher peak rate: about as accurate, in about half the time.
 std::vector<std::string> recipe_flags(const std::string& name) {
-    if (name == "best")
-        return {"--image-size", "72", "--epochs", "14", "--lr", "1e-3", "--schedule", "onecycle",
-                "--augment", "--elastic", "10", "--dropout", "0.5", "--val-split", "0"};
-    throw UsageError("--recipe must be best, not '" + name + "'");
+    const std::vector<std::string> shared = {"--image-size", "72", "--schedule", "onecycle", "--augment",
+                                             "--elastic", "10", "--dropout", "0.5", "--val-split", "0"};
+    std::vector<std::string> flags;
+    if (name == "best") flags = {"--epochs", "14", "--lr", "1e-3"};
+    else if (name == "fast") flags = {"--epochs", "8", "--batch-size", "64", "--lr", "1.5e-3"};
+    else throw UsageError("--recipe must be best or fast, not '" + name + "'");
+    flags.insert(flags.end(), shared.begin(), shared.end());
+    return flags;
 }
 
 TrainFlags::TrainFlags() {
     TrainOptions& o = options;
-    std::string joined;
-    for (const std::string& a : recipe_flags("best")) joined += (joined.empty() ? "" : " ") + a;
-    Flag recipe{"--recipe", "best", "the best recipe found (docs/experiments.md)", "", nullptr, recipe_flags};
+    auto joined = [](const std::string& name) {
+        std::string text;
+        for (const std::string& a : recipe_flags(name)) text += (text.empty() ? "" : " ") + a;
+        return text;
+    };
+    Flag recipe{"--recipe", "NAME",
+                "best, the best recipe found, or fast, as accurate in about\nhalf the time (docs/experiments.md)", "",
+                nullptr, recipe_flags};
     CommandLine& cl = command_line;
     cl.usage = "./alexnet train [flags]";
     cl.about = wrap("Trains on MNIST, saves a checkpoint every epoch, reports test accuracy. The defaults are "
-                    "the original TensorFlow project's recipe. --recipe best stands for " + joined +
-                    " (flags given as well win).");
+                    "the original TensorFlow project's recipe. --recipe best stands for " + joined("best") +
+                    "; --recipe fast for " + joined("fast") + " (flags given as well win).");
     cl.flags = {
         recipe,
         text_flag("--data", "DIR", &o.data_dir, "MNIST IDX files"),

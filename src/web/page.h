@@ -74,7 +74,7 @@ inline const char* const kServePage = R"PAGE(<!doctype html>
 
 <h2>Train a network here</h2>
 <fieldset id="train-form">
-  <label>recipe <select name="recipe"><option value="">the original project's</option><option value="best">best</option></select></label>
+  <label>recipe <select name="recipe"><option value="">the original project's</option><option value="best">best</option><option value="fast">fast</option></select></label>
   <label>epochs <input type="number" name="epochs" value="1" min="1" max="10000"></label>
   <label>steps <input type="number" name="steps" value="" min="1" placeholder="all"></label>
   <label>learning rate <input type="text" name="lr" value="" placeholder="1e-4"></label>
