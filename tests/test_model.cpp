@@ -121,10 +121,34 @@ TEST_CASE("the default model has the layer table's shapes and 3,805,114 paramete
     CHECK(model.conv[0].pooled.shape == std::vector<int>{2, 24, 6, 6});
     CHECK(model.conv[1].pooled.shape == std::vector<int>{2, 64, 3, 3});
     CHECK(model.conv[4].pooled.shape == std::vector<int>{2, 64, 1, 1});
+    // The zero-padded copies the fast convolution packs from: pad on every side.
+    CHECK(model.conv[0].padded.shape.empty());  // conv1 has no padding
+    CHECK(model.conv[1].padded.shape == std::vector<int>{2, 24, 6 + 2 * 2, 6 + 2 * 2});
+    CHECK(model.conv[2].padded.shape == std::vector<int>{2, 64, 3 + 2 * 1, 3 + 2 * 1});
     CHECK(min_image_size() == 39);
     CHECK_THROWS_WITH(Model(ModelConfig{8, 38, 1, 10}, 1), Catch::Contains("smallest that works is 39"));
     // The seed project's larger configuration: 3 x 113 x 113, filters 64.
     CHECK(final_feature_size(113) == 3);
+}
+
+TEST_CASE("Model::timing adds each layer's time to that layer's own slot, forward and backward", "[model]") {
+    ThreadPool pool(2);
+    Model model(ModelConfig{2, 39, 1, 10}, 4);
+    model.init_weights(3);
+    LayerTimes times;
+    model.timing = &times;
+    train_steps(model, 1, 4, 1e-3, pool, 6);
+    for (int i = 0; i < kConvLayers + kDenseLayers; ++i) {
+        INFO("layer " << i);
+        CHECK(times.forward[i] > 0);
+        CHECK(times.backward[i] > 0);
+    }
+    CHECK(times.loss > 0);
+    const LayerTimes once = times;
+    model.timing = nullptr;  // unset: nothing more is added
+    train_steps(model, 1, 4, 1e-3, pool, 6);
+    CHECK(times.forward == once.forward);
+    CHECK(times.backward == once.backward);
 }
 
 TEST_CASE("whole-model backward matches finite differences of the loss", "[model][gradcheck]") {
