@@ -509,12 +509,13 @@ TEST_CASE("a fused dense layer backward gives the bits of its kernels one after 
         fast::dense_layer_forward(out.data(), x.data(), w.data(), b.data(), B, IN, OUT, true, keep.data(), p, 9,
                                   forward_pool);
         const auto dout_in = random_vector(B * OUT, 63);
-        for (int threads : {1, 3}) {
-            INFO(B << "x" << IN << " -> " << OUT << ", " << threads << " threads");
+        for (int threads : {1, 3})
+          for (bool relu : {true, false}) {  // dropout with or without the ReLU after it
+            INFO(B << "x" << IN << " -> " << OUT << ", " << threads << " threads, relu " << relu);
             ThreadPool pool(threads);
             std::vector<float> dout = dout_in, dw(w.size()), db(b.size()), dx(x.size());
             fast::dropout_backward(dout.data(), dout.data(), keep.data(), B * OUT, p, pool);
-            fast::relu_backward(dout.data(), dout.data(), out.data(), B * OUT, pool);
+            if (relu) fast::relu_backward(dout.data(), dout.data(), out.data(), B * OUT, pool);
             fast::dense_backward(dw.data(), db.data(), dx.data(), dout.data(), x.data(), w.data(), B, IN, OUT, pool);
             std::vector<float> weights = w, dout2 = dout_in, dw2(w.size()), db2(b.size()), dx2(x.size());
             fast::DenseLayerGradients grads;
@@ -522,7 +523,7 @@ TEST_CASE("a fused dense layer backward gives the bits of its kernels one after 
             grads.out = out.data();
             grads.keep = keep.data();
             grads.dropout = p;
-            grads.relu = true;
+            grads.relu = relu;
             grads.in = x.data();
             grads.weight = weights.data();
             grads.dweight = dw2.data();
