@@ -42,9 +42,9 @@ namespace fast {
 // columns gathered for each of its rows.
 
 void pad_images(float* padded, const float* in, const ConvGeometry& g, int first, int count) {
-    const int padded_w = g.in_w + 2 * g.pad;
+    const int padded_w = g.padded_w();
     const int64_t plane = static_cast<int64_t>(g.in_h) * g.in_w;
-    const int64_t padded_plane = static_cast<int64_t>(g.in_h + 2 * g.pad) * padded_w;
+    const int64_t padded_plane = static_cast<int64_t>(g.padded_h()) * padded_w;
     const int64_t planes_first = static_cast<int64_t>(first) * g.in_channels;
     const int64_t planes = static_cast<int64_t>(count) * g.in_channels;
     float* dst = padded + planes_first * padded_plane;
@@ -67,8 +67,8 @@ struct ColumnOffsets {
 ColumnOffsets& column_offsets(const ConvGeometry& g) {
     thread_local ColumnOffsets t;
     const int K = g.kernel, OH = g.out_h(), OW = g.out_w();
-    const int64_t padded_w = g.in_w + 2 * g.pad;
-    const int64_t padded_plane = (g.in_h + 2 * g.pad) * padded_w;
+    const int64_t padded_w = g.padded_w();
+    const int64_t padded_plane = g.padded_h() * padded_w;
     t.row.resize(g.col_rows());
     t.column.resize(g.col_cols());
     int64_t* r = t.row.data();
@@ -141,9 +141,9 @@ struct PatchTable {
 PatchTable& patch_table(const ConvGeometry& g) {
     thread_local PatchTable t;
     const int OH = g.out_h(), OW = g.out_w();
-    const int padded_w = g.in_w + 2 * g.pad;
+    const int padded_w = g.padded_w();
     t.window_start.resize(static_cast<size_t>(OH) * OW);
-    t.padded.resize(static_cast<size_t>(g.in_h + 2 * g.pad) * padded_w);
+    t.padded.resize(static_cast<size_t>(g.padded_h()) * padded_w);
     int32_t* s = t.window_start.data();
     for (int oh = 0; oh < OH; ++oh)
         for (int ow = 0; ow < OW; ++ow) *s++ = oh * g.stride * padded_w + ow * g.stride;
@@ -158,7 +158,7 @@ void col2im(float* in, const float* col, const ConvGeometry& g, int first, int c
     const int P = g.out_h() * g.out_w(), K = g.kernel;
     const int64_t cols = g.col_cols();
     const int64_t plane = static_cast<int64_t>(g.in_h) * g.in_w;
-    const int padded_w = g.in_w + 2 * g.pad;
+    const int padded_w = g.padded_w();
     // Image by image, unlike a row of col: the plane being added into stays
     // in L1 across all K*K rows of dcol that add into it.
     PatchTable& t = patch_table(g);

@@ -42,10 +42,6 @@ void sgd_chunk(float* __restrict w, float* __restrict velocity, const float* __r
     }
 }
 
-}  // namespace
-
-namespace {
-
 // Adam's per-step constants, folded once per call (the same arithmetic as
 // PyTorch's Adam): m̂ / sqrt(v̂) = m / (1 - beta1^t) * sqrt(1 - beta2^t) / sqrt(v).
 struct AdamConstants {
@@ -64,6 +60,18 @@ struct AdamConstants {
     }
     void apply(float* w, float* m, float* v, const float* g, int64_t n) const {
         adam_chunk(w, m, v, g, n, b1, one_minus_b1, b2, one_minus_b2, step_size, inv_sqrt_bc2, eps, decay);
+    }
+};
+
+// SGD's constants, in float once per call.
+struct SgdConstants {
+    float lr, momentum, decay;
+    explicit SgdConstants(const SgdConfig& c)
+        : lr(static_cast<float>(c.lr)),
+          momentum(static_cast<float>(c.momentum)),
+          decay(static_cast<float>(1.0 - c.lr * c.weight_decay)) {}
+    void apply(float* w, float* velocity, const float* g, int64_t n) const {
+        sgd_chunk(w, velocity, g, n, lr, momentum, decay);
     }
 };
 
@@ -88,20 +96,18 @@ void adam_update_block(float* params, float* m, float* v, const float* grads, in
 
 void sgd_update(float* params, float* velocity, const float* grads, int64_t n, const SgdConfig& c,
                 ThreadPool& pool) {
-    const float lr = static_cast<float>(c.lr), momentum = static_cast<float>(c.momentum);
-    const float decay = static_cast<float>(1.0 - c.lr * c.weight_decay);
+    const SgdConstants k(c);
     pool.parallel_for(n, kChunk, [&](int64_t begin, int64_t end) {
-        sgd_chunk(params + begin, velocity + begin, grads + begin, end - begin, lr, momentum, decay);
+        k.apply(params + begin, velocity + begin, grads + begin, end - begin);
     });
 }
 
 void sgd_update_block(float* params, float* velocity, const float* grads, int rows, int cols, int64_t stride,
                       const SgdConfig& c) {
-    const float lr = static_cast<float>(c.lr), momentum = static_cast<float>(c.momentum);
-    const float decay = static_cast<float>(1.0 - c.lr * c.weight_decay);
+    const SgdConstants k(c);
     for (int r = 0; r < rows; ++r) {
         const int64_t at = r * stride;
-        sgd_chunk(params + at, velocity + at, grads + at, cols, lr, momentum, decay);
+        k.apply(params + at, velocity + at, grads + at, cols);
     }
 }
 

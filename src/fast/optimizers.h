@@ -20,7 +20,8 @@ void sgd_update(float* params, float* velocity, const float* grads, int64_t n, c
                 ThreadPool& pool);
 
 // The same updates on the calling thread, of a block of `rows` rows of
-// `cols` parameters each, `stride` apart (a column block of a weight matrix):
+// `cols` parameters each, `stride` apart (a block of a weight matrix's columns,
+// or a run of whole rows as one row):
 // what the fused backward passes update as soon as a block's gradient is
 // complete. Element for element the arithmetic of the functions above.
 void adam_update_block(float* params, float* m, float* v, const float* grads, int rows, int cols, int64_t stride,

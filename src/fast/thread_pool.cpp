@@ -63,11 +63,10 @@ void ThreadPool::work_on_current_job(int thread) {
     // Thread t of T takes tasks [t*n/T, (t+1)*n/T): a fixed, contiguous share.
     // No shared counter bounces between cores, and consecutive kernels split
     // the same way, so each thread tends to reread data it wrote itself.
-    const int64_t n = job_tasks_, threads = size();
-    const int begin = static_cast<int>(n * thread / threads);
-    const int end = static_cast<int>(n * (thread + 1) / threads);
+    int first, count;
+    share(job_tasks_, size(), thread, &first, &count);
     const std::function<void(int)>& task = *job_;
-    for (int i = begin; i < end; ++i) task(i);
+    for (int i = first; i < first + count; ++i) task(i);
 }
 
 void ThreadPool::worker_loop(int thread) {

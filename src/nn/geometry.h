@@ -16,6 +16,10 @@ struct ConvGeometry {
     int out_channels = 0;                     // OC
     int kernel = 0, stride = 1, pad = 0;      // K, S, P
 
+    // The image with its zero border, (H + 2P) x (W + 2P).
+    int padded_h() const { return in_h + 2 * pad; }
+    int padded_w() const { return in_w + 2 * pad; }
+
     // The filter fits floor((H + 2P - K) / S) + 1 times down the image: the
     // last position whose window still lies inside the padded image. Pixels
     // past it (H + 2P - K not a multiple of S) are never read.

@@ -152,7 +152,7 @@ void Model::plan_buffers() {
         L.name = "conv" + std::to_string(i + 1);
         L.spec = specs[i];
         L.geometry = g;
-        if (g.pad > 0) L.padded.shape = {N, g.in_channels, g.in_h + 2 * g.pad, g.in_w + 2 * g.pad};
+        if (g.pad > 0) L.padded.shape = {N, g.in_channels, g.padded_h(), g.padded_w()};
         L.gemm_out.shape = {g.out_channels, static_cast<int>(g.col_cols())};
         L.out.shape = L.dout.shape = {N, g.out_channels, g.out_h(), g.out_w()};
         if (L.normalizes()) L.normalized.shape = L.dnormalized.shape = L.lrn_scale.shape = L.out.shape;
@@ -430,7 +430,7 @@ void Model::dense_layer_backward(int i, int n, ThreadPool& pool, const Parameter
     float* dweight = grad(layout.dense[i].weight);
     float* dbias = grad(layout.dense[i].bias);
     if (kernels == KernelSet::Fast) {
-        // The kernels below, fused into two hand-offs; each block of the
+        // The kernels below, fused into three hand-offs; each block of the
         // weights is signalled as soon as its gradient is complete.
         fast::DenseLayerGradients d;
         d.dout = D.dout.ptr();

@@ -149,8 +149,8 @@ struct DenseLayer {
 // Backward's signal that a block of parameters has its gradients: `rows`
 // rows of `cols` parameters each, `stride` apart, from params[first] (and
 // grads[first]). With the fast kernels it is called from the pool's threads
-// at once, for blocks that never overlap (a layer's weights, column block by
-// column block); with the reference kernels, once per weight and bias tensor
+// at once, for blocks that never overlap (a conv layer's weights column block
+// by column block, a dense layer's a run of whole rows at a time); with the reference kernels, once per weight and bias tensor
 // (one row) after its layer, on the calling thread.
 using ParameterBlockDone = std::function<void(int64_t first, int rows, int cols, int64_t stride)>;
 

@@ -40,8 +40,8 @@ void optimizer_update_range(float* params, const float* grads, int64_t first, in
                             ThreadPool& pool);
 
 // The same on the calling thread for a block of `rows` rows of `cols`
-// parameters, `stride` apart, starting at `first` (a column block of a
-// weight matrix). Blocks that do not overlap may be updated at once from
+// parameters, `stride` apart, starting at `first` (a block of columns of a
+// weight matrix, or a run of whole rows as one row). Blocks that do not overlap may be updated at once from
 // different threads.
 void optimizer_update_block(float* params, const float* grads, int64_t first, int rows, int cols, int64_t stride,
                             OptimizerState& state, const OptimizerConfig& config, KernelSet kernels);

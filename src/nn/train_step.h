@@ -6,8 +6,8 @@
 //   params = adam(params, grads)       optimizer_update_block (Adam, or SGD)
 //
 // The last two run interleaved: backward goes layer by layer from the loss
-// down, and hands each block of parameters (a few dozen columns of a weight
-// matrix) to the optimizer as soon as its gradients are complete, while they
+// down, and hands each block of parameters (a few columns of a conv layer's
+// weights, a few whole rows of a dense layer's) to the optimizer as soon as its gradients are complete, while they
 // and its weights, just read for the input's gradient, are still in cache.
 // Every parameter gets the same arithmetic as one update of all of them
 // after backward, so the bits are the same; it only saves a trip through
