@@ -151,42 +151,56 @@ TEST_CASE("learning-rate schedules: warm-up, step, cosine and one-cycle at known
     CHECK_FALSE(schedule_from_name("linear", &kind));
 }
 
-TEST_CASE("a block update changes exactly its rows, as updating each row's range would, for Adam and SGD, "
-          "fast and reference",
-          "[adam][sgd]") {
-    // A block of 3 rows of 4 parameters, 7 apart, from index 9 of 40: what the
-    // fused dense backward hands the optimizer as each block of dW completes.
-    const int64_t n = 40, first = 9, stride = 7;
-    const int rows = 3, cols = 4;
+namespace {
+
+// Calls body(config, kernels) for Adam and SGD (lr 0.01) with each kernel
+// set, the pair named in the test's report.
+template <typename Body>
+void for_each_optimizer(Body body) {
     for (OptimizerKind kind : {OptimizerKind::Adam, OptimizerKind::Sgd})
         for (KernelSet kernels : {KernelSet::Fast, KernelSet::Reference}) {
             INFO((kind == OptimizerKind::Adam ? "Adam" : "SGD") << (kernels == KernelSet::Fast ? ", fast" : ", reference"));
             OptimizerConfig config;
             config.kind = kind;
             config.set_lr(0.01);
-            auto blocked = random_vector(n, 3), by_rows = blocked;
-            OptimizerState blocked_state(n), rows_state(n);
-            for (int step = 1; step <= 2; ++step) {
-                const auto g = random_vector(n, 20 + step);
-                ++blocked_state.step;
-                ++rows_state.step;
-                optimizer_update_block(blocked.data(), g.data(), first, rows, cols, stride, blocked_state, config,
-                                       kernels);
-                for (int r = 0; r < rows; ++r)
-                    optimizer_update_range(by_rows.data(), g.data(), first + r * stride, cols, rows_state, config,
-                                           kernels, ThreadPool::serial());
-            }
-            CHECK(blocked == by_rows);
-            CHECK(blocked_state.m == rows_state.m);
-            CHECK(blocked_state.v == rows_state.v);
-            const auto before = random_vector(n, 3);
-            for (int64_t i = 0; i < n; ++i) {
-                const int64_t row = (i - first) / stride, col = (i - first) % stride;
-                const bool inside = i >= first && row < rows && col < cols;
-                INFO("parameter " << i);
-                CHECK((blocked[i] != before[i]) == inside);
-            }
+            body(config, kernels);
         }
+}
+
+}  // namespace
+
+TEST_CASE("a block update changes exactly its rows, as updating each row's range would, for Adam and SGD, "
+          "fast and reference",
+          "[adam][sgd]") {
+    // A block of 3 rows of 4 parameters, 7 apart, from index 9 of 40: the
+    // shape of what the fused conv backward hands the optimizer as each block
+    // of dW's columns completes (all OC rows, a few columns).
+    const int64_t n = 40, first = 9, stride = 7;
+    const int rows = 3, cols = 4;
+    for_each_optimizer([&](const OptimizerConfig& config, KernelSet kernels) {
+        auto blocked = random_vector(n, 3), by_rows = blocked;
+        OptimizerState blocked_state(n), rows_state(n);
+        for (int step = 1; step <= 2; ++step) {
+            const auto g = random_vector(n, 20 + step);
+            ++blocked_state.step;
+            ++rows_state.step;
+            optimizer_update_block(blocked.data(), g.data(), first, rows, cols, stride, blocked_state, config,
+                                   kernels);
+            for (int r = 0; r < rows; ++r)
+                optimizer_update_range(by_rows.data(), g.data(), first + r * stride, cols, rows_state, config,
+                                       kernels, ThreadPool::serial());
+        }
+        CHECK(blocked == by_rows);
+        CHECK(blocked_state.m == rows_state.m);
+        CHECK(blocked_state.v == rows_state.v);
+        const auto before = random_vector(n, 3);
+        for (int64_t i = 0; i < n; ++i) {
+            const int64_t row = (i - first) / stride, col = (i - first) % stride;
+            const bool inside = i >= first && row < rows && col < cols;
+            INFO("parameter " << i);
+            CHECK((blocked[i] != before[i]) == inside);
+        }
+    });
 }
 
 TEST_CASE("updating layer by layer is one update of every parameter, for Adam and SGD, fast and reference",
@@ -195,29 +209,24 @@ TEST_CASE("updating layer by layer is one update of every parameter, for Adam an
     // them: each range must read and write its own slice of the moments.
     const int64_t sizes[] = {37, 1000, 5};
     const int64_t n = 37 + 1000 + 5;
-    for (OptimizerKind kind : {OptimizerKind::Adam, OptimizerKind::Sgd})
-        for (KernelSet kernels : {KernelSet::Fast, KernelSet::Reference}) {
-            OptimizerConfig config;
-            config.kind = kind;
-            config.set_lr(0.01);
-            ThreadPool pool(2);
-            auto ranged = random_vector(n, 1), whole = ranged;
-            OptimizerState ranged_state(n), whole_state(n);
-            for (int step = 1; step <= 3; ++step) {
-                const auto g = random_vector(n, 10 + step);
-                ++ranged_state.step;
-                ++whole_state.step;
-                int64_t first = 0;
-                for (int64_t size : sizes) {
-                    optimizer_update_range(ranged.data(), g.data(), first, size, ranged_state, config, kernels, pool);
-                    first += size;
-                }
-                optimizer_update_range(whole.data(), g.data(), 0, n, whole_state, config, kernels, pool);
+    for_each_optimizer([&](const OptimizerConfig& config, KernelSet kernels) {
+        ThreadPool pool(2);
+        auto ranged = random_vector(n, 1), whole = ranged;
+        OptimizerState ranged_state(n), whole_state(n);
+        for (int step = 1; step <= 3; ++step) {
+            const auto g = random_vector(n, 10 + step);
+            ++ranged_state.step;
+            ++whole_state.step;
+            int64_t first = 0;
+            for (int64_t size : sizes) {
+                optimizer_update_range(ranged.data(), g.data(), first, size, ranged_state, config, kernels, pool);
+                first += size;
             }
-            INFO((kind == OptimizerKind::Adam ? "Adam" : "SGD") << (kernels == KernelSet::Fast ? ", fast" : ", reference"));
-            CHECK(ranged == whole);
-            CHECK(ranged_state.m == whole_state.m);
-            CHECK(ranged_state.v == whole_state.v);
-            CHECK(ranged != random_vector(n, 1));  // the weights did move
+            optimizer_update_range(whole.data(), g.data(), 0, n, whole_state, config, kernels, pool);
         }
+        CHECK(ranged == whole);
+        CHECK(ranged_state.m == whole_state.m);
+        CHECK(ranged_state.v == whole_state.v);
+        CHECK(ranged != random_vector(n, 1));  // the weights did move
+    });
 }
