@@ -493,7 +493,7 @@ TEST_CASE("to_mnist_form: the border decides the background, not the majority of
     CHECK(d.diff < 1e-5);
 }
 
-TEST_CASE("augmentation: identity, a one-pixel shift, a quarter turn, and seeded draws in range", "[augment]") {
+TEST_CASE("augmentation: identity, a one-pixel shift, a quarter turn, and seeded draws over their whole ranges", "[augment]") {
     std::vector<float> in(kMnistPixels), out(kMnistPixels);
     for (int p = 0; p < kMnistPixels; ++p) in[p] = static_cast<float>(p % 97) / 97.0f;
     augment_image(out.data(), in.data(), Augmentation{});
@@ -518,7 +518,9 @@ TEST_CASE("augmentation: identity, a one-pixel shift, a quarter turn, and seeded
     // the centre in pixel-centre coordinates, turns to (+10.5, +6.5): (x 24, y 20).
     CHECK(brightest == 20 * kMnistSide + 24);
     CHECK(out[brightest] > 0.99f);
-    // Draws: in range, repeatable, different for another seed.
+    // Draws: in range and reaching close to both ends of it, repeatable,
+    // different for another seed.
+    Augmentation low{100, 100, 100, 100}, high{-100, -100, -100, -100};
     for (uint64_t seed = 0; seed < 200; ++seed) {
         const Augmentation a = random_augmentation(seed);
         CHECK(std::fabs(a.shift_x) <= 2.0f);
@@ -526,7 +528,20 @@ TEST_CASE("augmentation: identity, a one-pixel shift, a quarter turn, and seeded
         CHECK(a.scale >= 0.9f);
         CHECK(a.scale <= 1.1f);
         CHECK(std::fabs(a.angle) <= 0.1746f);
+        low = {std::min(low.shift_x, a.shift_x), std::min(low.shift_y, a.shift_y), std::min(low.scale, a.scale),
+               std::min(low.angle, a.angle)};
+        high = {std::max(high.shift_x, a.shift_x), std::max(high.shift_y, a.shift_y), std::max(high.scale, a.scale),
+                std::max(high.angle, a.angle)};
     }
+    // 200 uniform draws miss the outer 10% of a range with probability 0.9^200 ≈ 7e-10.
+    CHECK(low.shift_x < -1.8f);
+    CHECK(high.shift_x > 1.8f);
+    CHECK(low.shift_y < -1.8f);
+    CHECK(high.shift_y > 1.8f);
+    CHECK(low.scale < 0.92f);
+    CHECK(high.scale > 1.08f);
+    CHECK(low.angle < -0.157f);  // 9 degrees
+    CHECK(high.angle > 0.157f);
     CHECK(random_augmentation(5).shift_x == random_augmentation(5).shift_x);
     CHECK(random_augmentation(5).angle != random_augmentation(6).angle);
 }
