@@ -427,13 +427,14 @@ void sgemm_packed_b(int M, int N, int K, const float* A, int lda, const PackB& p
     // K block, the tile's strips packed once and met by every strip of A.
     const int strips_a = (M + MR - 1) / MR, strips_b = (N + NR - 1) / NR;
     const Problem p{M, N, K, A, lda, true, nullptr, 0, true, false};
-    float* a_edge = nullptr;  // the last, partial strip of A, packed zero-padded
-    if (M % MR != 0) {
-        std::vector<float>& a_pack = a_workspace();
-        if (a_pack.size() < static_cast<size_t>(K) * MR) a_pack.resize(static_cast<size_t>(K) * MR);
-        a_edge = a_pack.data();
-        pack_a_strip(p, (strips_a - 1) * MR, a_edge);
-    }
+    // Every strip of A packed once, column-major (K x MR each): read in place,
+    // the micro-kernel would follow MR rows lda apart, and lda here is often a
+    // power of two (the weight gradient's A is the batch's pixels), which puts
+    // all MR rows in the same few L1 cache sets.
+    std::vector<float>& a_pack = a_workspace();
+    const int64_t a_strip_floats = static_cast<int64_t>(K) * MR;
+    if (a_pack.size() < static_cast<size_t>(strips_a * a_strip_floats)) a_pack.resize(strips_a * a_strip_floats);
+    for (int sa = 0; sa < strips_a; ++sa) pack_a_strip(p, sa * MR, a_pack.data() + sa * a_strip_floats);
     float* b_block = b_tile_workspace();  // (kMaxTileStripsN strips, kc, NR)
     for (int sb_begin = 0; sb_begin < strips_b; sb_begin += kMaxTileStripsN) {
         const int sb_end = std::min(strips_b, sb_begin + kMaxTileStripsN);
@@ -447,12 +448,8 @@ void sgemm_packed_b(int M, int N, int K, const float* A, int lda, const PackB& p
                 for (int sa = 0; sa < strips_a; ++sa) {
                     const int rows = std::min(MR, M - sa * MR);
                     float* c = C + static_cast<int64_t>(sa) * MR * ldc + sb * NR;
-                    if (rows == MR)  // in place
-                        micro_kernel<true>(kc, A + static_cast<int64_t>(sa) * MR * lda + k0, lda, b, NR, c, ldc, rows,
-                                           cols, k0 == 0);
-                    else
-                        micro_kernel<false>(kc, a_edge + static_cast<int64_t>(k0) * MR, MR, b, NR, c, ldc, rows,
-                                            cols, k0 == 0);
+                    micro_kernel<false>(kc, a_pack.data() + sa * a_strip_floats + static_cast<int64_t>(k0) * MR, MR, b,
+                                        NR, c, ldc, rows, cols, k0 == 0);
                 }
             }
         }
