@@ -392,6 +392,55 @@ TEST_CASE("a fused conv layer forward gives the bits of its kernels one after th
     }
 }
 
+TEST_CASE("a one-image conv layer with fewer output pixels than a GEMM strip (dot products along each patch) "
+          "agrees with the reference, the same bits on any thread count",
+          "[fast][conv]") {
+    // 3 x 2 = 6 output pixels: fewer than the strip width NR on every target
+    // (8, 16 or 32), so conv_layer_forward takes its dot-product form. 5
+    // channels x 3 x 3 = 45 values per patch (two vectors of 16 and a tail);
+    // 10 filters (two groups of four and a remainder); stride 2 and padding.
+    const ConvGeometry g{1, 5, 5, 4, 10, 3, 2, 1};
+    REQUIRE(g.out_h() * g.out_w() == 6);
+    REQUIRE(g.out_h() * g.out_w() < sgemm_register_block_cols());
+    PoolGeometry pooling;
+    pooling.planes = g.out_channels;
+    pooling.in_h = g.out_h();
+    pooling.in_w = g.out_w();
+    const int OC = g.out_channels, plane = g.out_h() * g.out_w();
+    const auto x = random_vector(in_floats(g), 60), w = random_vector(static_cast<size_t>(OC) * g.col_rows(), 61),
+               b = random_vector(OC, 62);
+    const size_t outs = out_floats(g), pooled = static_cast<size_t>(OC) * pooling.out_h() * pooling.out_w();
+    // The reference: convolution, ReLU, LRN, pooling, one after the other.
+    std::vector<float> out_ref(outs), normalized_ref(outs), scale_ref(outs), pooled_ref(pooled);
+    std::vector<int32_t> argmax_ref(pooled);
+    reference::conv_forward(out_ref.data(), x.data(), w.data(), b.data(), g);
+    reference::relu_forward(out_ref.data(), static_cast<int64_t>(outs));
+    REQUIRE(std::count(out_ref.begin(), out_ref.end(), 0.0f) > 0);  // the ReLU has something to do
+    reference::lrn_forward(normalized_ref.data(), scale_ref.data(), out_ref.data(), 1, OC, plane);
+    reference::maxpool_forward(pooled_ref.data(), argmax_ref.data(), normalized_ref.data(), pooling);
+    std::vector<float> first;
+    for (int threads : {1, 2, 3}) {
+        ThreadPool pool(threads);
+        std::vector<float> padded(padded_floats(g)), scratch(OC * g.col_cols()), out(outs, 9.0f), normalized(outs),
+            scale(outs), pooled_out(pooled);
+        std::vector<int32_t> argmax(pooled);
+        fast::ConvLayerBuffers buffers{padded.data(), scratch.data(), out.data()};
+        buffers.normalized = normalized.data();
+        buffers.lrn_scale = scale.data();
+        buffers.pooled = pooled_out.data();
+        buffers.argmax = argmax.data();
+        fast::conv_layer_forward(buffers, x.data(), w.data(), b.data(), g, pooling, pool);
+        INFO(threads << " threads");
+        check_close("conv + ReLU", out, out_ref, 1e-5);
+        check_close("LRN", normalized, normalized_ref, 1e-5);
+        check_close("pooled", pooled_out, pooled_ref, 1e-5);
+        CHECK(argmax == argmax_ref);
+        for (size_t i = 0; i < outs; ++i) CHECK((out[i] == 0.0f) == (out_ref[i] == 0.0f));
+        if (first.empty()) first = out;
+        else CHECK(same_bits(out, first));
+    }
+}
+
 namespace {
 
 // What a fused backward signals through its BlockUpdate: how many times each

@@ -226,6 +226,42 @@ void copy_out(float* out, const float* gemm_out, const float* bias, const ConvGe
         }
 }
 
+namespace {
+
+// One image whose output plane has fewer pixels than the GEMM's strip of
+// columns (conv3-5 at 56x56 have 3x3 = 9 pixels, against strips of 16 or 32):
+// as W · col, most lanes of each vector would hold the zeros that pad the
+// strip. Instead every pixel's patch (its column of col, C*K*K values) is
+// dotted with each filter's row of weights by the dense layers' matrix-vector
+// kernel, whose vectors run along the patch. Threads split the output
+// channels, four at a time; the four filters' rows stay in L1 while every
+// pixel's patch passes them. Bias, then ReLU, as copy_out applies them.
+void conv_forward_one(float* out, float* padded, const float* in, const float* weight, const float* bias,
+                      const ConvGeometry& g, ThreadPool& pool) {
+    const int OC = g.out_channels, CKK = g.col_rows();
+    const int P = g.out_h() * g.out_w();
+    if (g.pad > 0) pad_images(padded, in, g, 0, 1);
+    const float* x = g.pad > 0 ? padded : in;
+    // patches (P, CKK) = colᵀ: pixel p's patch at [p*CKK], contiguous
+    thread_local std::vector<float> patches;
+    patches.resize(static_cast<size_t>(P) * CKK);
+    const ColumnOffsets& o = column_offsets(g);
+    for (int p = 0; p < P; ++p)
+        for (int k = 0; k < CKK; ++k) patches[static_cast<size_t>(p) * CKK + k] = x[o.row[k] + o.column[p]];
+    const float* patch = patches.data();
+    const int quads = (OC + 3) / 4;
+    const int tasks = std::min(pool.size(), quads);
+    pool.run(tasks, [&](int t) {
+        int q0, q_count;
+        ThreadPool::share(quads, tasks, t, &q0, &q_count);
+        const int o0 = q0 * 4, rows = std::min(OC, (q0 + q_count) * 4) - o0;
+        // out[oc][p] (OC, P) for these filters and every pixel
+        dot_rows(out, P, patch, CKK, P, weight, bias, CKK, o0, rows, /*relu=*/true);
+    });
+}
+
+}  // namespace
+
 void conv_forward(float* out, float* padded, float* gemm_out, const float* in, const float* weight,
                   const float* bias, const ConvGeometry& g, ThreadPool& pool) {
     const int tasks = std::min(pool.size(), g.batch);
@@ -256,6 +292,11 @@ void conv_layer_forward(const ConvLayerBuffers& b, const float* in, const float*
                             activation + first * per_image, p, ThreadPool::serial());
         }
     };
+    if (g.batch == 1 && g.out_h() * g.out_w() < sgemm_register_block_cols()) {
+        conv_forward_one(b.out, b.padded, in, weight, bias, g, pool);
+        finish(0, 1);
+        return;
+    }
     if (g.batch >= pool.size()) {
         // Each thread takes its images through the whole layer: one hand-off.
         pool.run(pool.size(), [&](int t) {

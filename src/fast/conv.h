@@ -49,7 +49,11 @@ void copy_out(float* out, const float* gemm_out, const float* bias, const ConvGe
 // A whole conv layer forward: the convolution, its bias and ReLU, and the
 // LRN and max-pooling when their buffers are given, with as few hand-offs to
 // the pool as the batch allows (one when there are at least as many images
-// as threads). The same bits as the kernels called one after the other.
+// as threads). The same bits as the kernels called one after the other,
+// except for one image whose output plane is narrower than the GEMM's strip
+// (conv3-5 on the drawing page): that one is computed as dot products along
+// each pixel's patch, the same sums in another order, so it differs from the
+// batch path in the last bits (as the dense layers' batch-1 path does).
 struct ConvLayerBuffers {
     float* padded = nullptr;      // (N, C, H+2p, W+2p) the input padded, kept for backward (if p > 0)
     float* gemm_out = nullptr;    // (OC, N*OH*OW) scratch

@@ -256,13 +256,14 @@ void dense_layer_forward(float* out, const float* in, const float* weight, const
 
 namespace {
 
-// out[o] = bias[o] + Σ_k in[k] · weight[o][k] for R rows from o, each vector
-// of `in` loaded once for all R. R is a template argument so that the R x NV
-// partial sums are whole registers: with a run-time row count the compiler
-// keeps them in memory, and every FMA waits on a store and a load.
+// out[(o + r) * out_stride] = bias[o + r] + Σ_k in[k] · weight[o + r][k] for
+// R rows from o, each vector of `in` loaded once for all R. R is a template
+// argument so that the R x NV partial sums are whole registers: with a
+// run-time row count the compiler keeps them in memory, and every FMA waits
+// on a store and a load.
 template <int R>
-void dot_rows(float* out, const float* in, const float* weight, const float* bias, int in_features, int o,
-              bool relu) {
+void dot_block(float* out, int64_t out_stride, const float* in, const float* weight, const float* bias,
+               int in_features, int o, bool relu) {
     constexpr int NV = kDotLanes / simd::kWidth;  // vectors per row's partial sums
     static_assert(kDotLanes % simd::kWidth == 0, "the partial sums fill whole vectors");
     const int whole = in_features / kDotLanes * kDotLanes;
@@ -284,19 +285,24 @@ void dot_rows(float* out, const float* in, const float* weight, const float* bia
         for (int width = kDotLanes / 2; width >= 1; width /= 2)  // a fixed tree of additions
             for (int j = 0; j < width; ++j) lanes[j] += lanes[j + width];
         const float value = lanes[0] + bias[o + r];
-        out[o + r] = relu && value < 0.0f ? 0.0f : value;
+        out[(o + r) * out_stride] = relu && value < 0.0f ? 0.0f : value;
     }
 }
 
-// Rows [o0, o0 + rows): four at a time, then one at a time.
-void dot_rows(float* out, const float* in, const float* weight, const float* bias, int in_features, int o0, int rows,
-              bool relu) {
-    int o = o0;
-    for (; o + 4 <= o0 + rows; o += 4) dot_rows<4>(out, in, weight, bias, in_features, o, relu);
-    for (; o < o0 + rows; ++o) dot_rows<1>(out, in, weight, bias, in_features, o, relu);
-}
-
 }  // namespace
+
+// Rows [o0, o0 + rows) four at a time, then one at a time; each group of
+// rows meets every input in turn while its weights are in L1.
+void dot_rows(float* out, int64_t out_stride, const float* in, int64_t in_stride, int inputs, const float* weight,
+              const float* bias, int in_features, int o0, int rows, bool relu) {
+    int o = o0;
+    for (; o + 4 <= o0 + rows; o += 4)
+        for (int x = 0; x < inputs; ++x)
+            dot_block<4>(out + x, out_stride, in + x * in_stride, weight, bias, in_features, o, relu);
+    for (; o < o0 + rows; ++o)
+        for (int x = 0; x < inputs; ++x)
+            dot_block<1>(out + x, out_stride, in + x * in_stride, weight, bias, in_features, o, relu);
+}
 
 void dense_forward_one(float* out, const float* in, const float* weight, const float* bias, int in_features,
                        int out_features, bool relu, ThreadPool& pool) {
@@ -307,7 +313,7 @@ void dense_forward_one(float* out, const float* in, const float* weight, const f
     pool.run(tasks, [&](int t) {
         int o0, count;
         output_share(out_features, tasks, t, 4, &o0, &count);
-        dot_rows(out, in, weight, bias, in_features, o0, count, relu);
+        dot_rows(out, 1, in, in_features, 1, weight, bias, in_features, o0, count, relu);
     });
 }
 

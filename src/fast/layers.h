@@ -91,5 +91,12 @@ int dense_weight_rows_block(int in_features, int out_features);
 constexpr int kDotLanes = 16;
 void dense_forward_one(float* out, const float* in, const float* weight, const float* bias, int in_features,
                        int out_features, bool relu, ThreadPool& pool);
+// Its kernel, on the calling thread, for rows [o0, o0 + rows) of weight
+// (OUT, IN) and `inputs` input vectors in_stride apart: output (o, x),
+// bias[o] + Σ_k in_x[k] · weight[o][k] (then ReLU if relu), is written at
+// out[o * out_stride + x]. The convolution of one image uses it too, with
+// each output pixel's patch as an input.
+void dot_rows(float* out, int64_t out_stride, const float* in, int64_t in_stride, int inputs, const float* weight,
+              const float* bias, int in_features, int o0, int rows, bool relu);
 
 }  // namespace fast
