@@ -16,6 +16,7 @@
 #include "fast/gemm.h"
 #include "fast/layers.h"
 #include "fast/optimizers.h"
+#include "fast/simd.h"
 #include "fast/thread_pool.h"
 #include "helpers.h"
 #include "nn/layers.h"
@@ -315,6 +316,36 @@ TEST_CASE("fast dense forward for one image agrees with the reference, the same 
             if (first.empty()) first = out;
             else CHECK(same_bits(out, first));
         }
+    }
+}
+
+TEST_CASE("fast dense forward for one image adds each output's 16 interleaved partial sums in the documented tree",
+          "[fast][dense]") {
+    // The order that makes every vector width give the same bits: product k
+    // goes into partial sum k mod 16 (a chain of FMAs in k order), then the
+    // sums are folded in half four times (lane j += lane j + 8, + 4, + 2, + 1).
+    // 1024 inputs take the vector path only, 1000 also the tail.
+    for (int IN : {1024, 1000}) {
+        const int OUT = 7;  // a group of four rows and three single ones
+        const auto x = random_vector(IN, 70), w = random_vector(static_cast<size_t>(OUT) * IN, 71),
+                   b = random_vector(OUT, 72);
+        std::vector<float> expected(OUT);
+        for (int o = 0; o < OUT; ++o) {
+            float lanes[fast::kDotLanes] = {};
+            for (int k = 0; k < IN; ++k) {
+                float& lane = lanes[k % fast::kDotLanes];
+                const float wk = w[static_cast<size_t>(o) * IN + k];
+                lane = simd::kFusedMultiplyAdd ? std::fma(wk, x[k], lane) : wk * x[k] + lane;
+            }
+            for (int width = fast::kDotLanes / 2; width >= 1; width /= 2)
+                for (int j = 0; j < width; ++j) lanes[j] += lanes[j + width];
+            expected[o] = lanes[0] + b[o];
+        }
+        ThreadPool pool(2);
+        std::vector<float> out(OUT);
+        fast::dense_forward_one(out.data(), x.data(), w.data(), b.data(), IN, OUT, false, pool);
+        INFO(IN << " inputs");
+        CHECK(same_bits(out, expected));
     }
 }
 

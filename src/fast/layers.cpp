@@ -256,6 +256,35 @@ void dense_layer_forward(float* out, const float* in, const float* weight, const
 
 namespace {
 
+// The 16 partial sums (NV vectors of W lanes) added as a fixed tree: each
+// half onto the other, lane j += lane j + width for width 8, 4, 2, 1, the
+// same order as the loop over `lanes` below, in registers. (Stored to an
+// array and read back one float at a time, as g++ compiles that loop, the
+// reduction cost as much as a short row's products.)
+using Vec8 = float __attribute__((vector_size(8 * sizeof(float))));
+using Vec4 = float __attribute__((vector_size(4 * sizeof(float))));
+using Vec2 = float __attribute__((vector_size(2 * sizeof(float))));
+static_assert(kDotLanes == 16, "tree_sum adds 16 lanes");
+
+template <typename V, int W = sizeof(V) / sizeof(float)>  // V: simd::Vec, W floats
+float tree_sum(const V* partial) {
+    Vec8 eight;  // lanes j + j+8
+    if constexpr (W == 16) {
+        eight = __builtin_shufflevector(partial[0], partial[0], 0, 1, 2, 3, 4, 5, 6, 7) +
+                __builtin_shufflevector(partial[0], partial[0], 8, 9, 10, 11, 12, 13, 14, 15);
+    } else if constexpr (W == 8) {
+        eight = partial[0] + partial[1];
+    } else {
+        static_assert(W == 4, "vectors of 4, 8 or 16 floats");
+        const Vec4 low = partial[0] + partial[2], high = partial[1] + partial[3];
+        eight = __builtin_shufflevector(low, high, 0, 1, 2, 3, 4, 5, 6, 7);
+    }
+    const Vec4 four = __builtin_shufflevector(eight, eight, 0, 1, 2, 3) +
+                      __builtin_shufflevector(eight, eight, 4, 5, 6, 7);
+    const Vec2 two = __builtin_shufflevector(four, four, 0, 1) + __builtin_shufflevector(four, four, 2, 3);
+    return two[0] + two[1];
+}
+
 // out[(o + r) * out_stride] = bias[o + r] + Σ_k in[k] · weight[o + r][k] for
 // R rows from o, each vector of `in` loaded once for all R. R is a template
 // argument so that the R x NV partial sums are whole registers: with a
@@ -276,15 +305,21 @@ void dot_block(float* out, int64_t out_stride, const float* in, const float* wei
             for (int r = 0; r < R; ++r) acc[r][v] = simd::fmadd(simd::load(w[r] + k + v * simd::kWidth), x, acc[r][v]);
         }
     for (int r = 0; r < R; ++r) {
-        float lanes[kDotLanes];
-        for (int v = 0; v < NV; ++v) simd::store(lanes + v * simd::kWidth, acc[r][v]);
-        for (int k = whole; k < in_features; ++k) {  // the tail, into its lane, rounded as the vectors are
-            float& lane = lanes[k % kDotLanes];
-            lane = simd::kFusedMultiplyAdd ? std::fma(w[r][k], in[k], lane) : w[r][k] * in[k] + lane;
+        float sum;
+        if (whole == in_features) {
+            sum = tree_sum(acc[r]);
+        } else {
+            float lanes[kDotLanes];
+            for (int v = 0; v < NV; ++v) simd::store(lanes + v * simd::kWidth, acc[r][v]);
+            for (int k = whole; k < in_features; ++k) {  // the tail, into its lane, rounded as the vectors are
+                float& lane = lanes[k % kDotLanes];
+                lane = simd::kFusedMultiplyAdd ? std::fma(w[r][k], in[k], lane) : w[r][k] * in[k] + lane;
+            }
+            for (int width = kDotLanes / 2; width >= 1; width /= 2)  // a fixed tree of additions
+                for (int j = 0; j < width; ++j) lanes[j] += lanes[j + width];
+            sum = lanes[0];
         }
-        for (int width = kDotLanes / 2; width >= 1; width /= 2)  // a fixed tree of additions
-            for (int j = 0; j < width; ++j) lanes[j] += lanes[j + width];
-        const float value = lanes[0] + bias[o + r];
+        const float value = sum + bias[o + r];
         out[(o + r) * out_stride] = relu && value < 0.0f ? 0.0f : value;
     }
 }
