@@ -385,6 +385,24 @@ struct PooledConv {
     size_t pooled_floats() const { return static_cast<size_t>(pooling.planes) * pooling.out_h() * pooling.out_w(); }
 };
 
+// A conv layer's forward buffers with LRN and pooling, as conv_layer_forward
+// takes them (layouts in fast/conv.h); out starts at 9, not 0.
+struct LayerForward {
+    std::vector<float> padded, scratch, out, normalized, scale, pooled;
+    std::vector<int32_t> argmax;
+    LayerForward(const ConvGeometry& g, size_t pooled_floats)
+        : padded(padded_floats(g)), scratch(g.out_channels * g.col_cols()), out(out_floats(g), 9.0f),
+          normalized(out_floats(g)), scale(out_floats(g)), pooled(pooled_floats), argmax(pooled_floats) {}
+    fast::ConvLayerBuffers buffers() {
+        fast::ConvLayerBuffers b{padded.data(), scratch.data(), out.data()};
+        b.normalized = normalized.data();
+        b.lrn_scale = scale.data();
+        b.pooled = pooled.data();
+        b.argmax = argmax.data();
+        return b;
+    }
+};
+
 }  // namespace
 
 TEST_CASE("a fused conv layer forward gives the bits of its kernels one after the other, any batch", "[fast][conv]") {
@@ -404,21 +422,14 @@ TEST_CASE("a fused conv layer forward gives the bits of its kernels one after th
             fast::relu_forward(out.data(), outs, pool);
             fast::lrn_forward(normalized.data(), scale.data(), out.data(), batch, OC, plane, pool);
             fast::maxpool_forward(pooled_out.data(), argmax.data(), normalized.data(), pooling, pool);
-            std::vector<float> padded2(padded.size()), scratch2(scratch.size()), out2(outs), normalized2(outs), scale2(outs),
-                pooled2(pooled);
-            std::vector<int32_t> argmax2(pooled);
-            fast::ConvLayerBuffers buffers{padded2.data(), scratch2.data(), out2.data()};
-            buffers.normalized = normalized2.data();
-            buffers.lrn_scale = scale2.data();
-            buffers.pooled = pooled2.data();
-            buffers.argmax = argmax2.data();
-            fast::conv_layer_forward(buffers, x.data(), w.data(), b.data(), g, pooling, pool);
+            LayerForward fused(g, pooled);
+            fast::conv_layer_forward(fused.buffers(), x.data(), w.data(), b.data(), g, pooling, pool);
             INFO("batch " << batch << ", " << threads << " threads");
-            CHECK(same_bits(out2, out));
-            CHECK(same_bits(normalized2, normalized));
-            CHECK(same_bits(pooled2, pooled_out));
-            CHECK(argmax2 == argmax);
-            CHECK(same_bits(padded2, padded));
+            CHECK(same_bits(fused.out, out));
+            CHECK(same_bits(fused.normalized, normalized));
+            CHECK(same_bits(fused.pooled, pooled_out));
+            CHECK(fused.argmax == argmax);
+            CHECK(same_bits(fused.padded, padded));
         }
     }
 }
@@ -452,23 +463,16 @@ TEST_CASE("a one-image conv layer with fewer output pixels than a GEMM strip (do
     std::vector<float> first;
     for (int threads : {1, 2, 3}) {
         ThreadPool pool(threads);
-        std::vector<float> padded(padded_floats(g)), scratch(OC * g.col_cols()), out(outs, 9.0f), normalized(outs),
-            scale(outs), pooled_out(pooled);
-        std::vector<int32_t> argmax(pooled);
-        fast::ConvLayerBuffers buffers{padded.data(), scratch.data(), out.data()};
-        buffers.normalized = normalized.data();
-        buffers.lrn_scale = scale.data();
-        buffers.pooled = pooled_out.data();
-        buffers.argmax = argmax.data();
-        fast::conv_layer_forward(buffers, x.data(), w.data(), b.data(), g, pooling, pool);
+        LayerForward f(g, pooled);
+        fast::conv_layer_forward(f.buffers(), x.data(), w.data(), b.data(), g, pooling, pool);
         INFO(threads << " threads");
-        check_close("conv + ReLU", out, out_ref, 1e-5);
-        check_close("LRN", normalized, normalized_ref, 1e-5);
-        check_close("pooled", pooled_out, pooled_ref, 1e-5);
-        CHECK(argmax == argmax_ref);
-        for (size_t i = 0; i < outs; ++i) CHECK((out[i] == 0.0f) == (out_ref[i] == 0.0f));
-        if (first.empty()) first = out;
-        else CHECK(same_bits(out, first));
+        check_close("conv + ReLU", f.out, out_ref, 1e-5);
+        check_close("LRN", f.normalized, normalized_ref, 1e-5);
+        check_close("pooled", f.pooled, pooled_ref, 1e-5);
+        CHECK(f.argmax == argmax_ref);
+        for (size_t i = 0; i < outs; ++i) CHECK((f.out[i] == 0.0f) == (out_ref[i] == 0.0f));
+        if (first.empty()) first = f.out;
+        else CHECK(same_bits(f.out, first));
     }
 }
 
@@ -523,15 +527,11 @@ TEST_CASE("a fused conv layer backward gives the bits of its kernels one after t
         const std::vector<float>&x = c.x, &w = c.w, &b = c.b;
         const size_t outs = out_floats(g), pooled = c.pooled_floats();
         ThreadPool forward_pool(1);
-        std::vector<float> padded(padded_floats(g)), scratch(OC * g.col_cols()), out(outs), normalized(outs),
-            scale(outs), pooled_out(pooled);
-        std::vector<int32_t> argmax(pooled);
-        fast::ConvLayerBuffers buffers{padded.data(), scratch.data(), out.data()};
-        buffers.normalized = normalized.data();
-        buffers.lrn_scale = scale.data();
-        buffers.pooled = pooled_out.data();
-        buffers.argmax = argmax.data();
-        fast::conv_layer_forward(buffers, x.data(), w.data(), b.data(), g, pooling, forward_pool);
+        LayerForward forward(g, pooled);
+        fast::conv_layer_forward(forward.buffers(), x.data(), w.data(), b.data(), g, pooling, forward_pool);
+        const std::vector<float>&padded = forward.padded, &scratch = forward.scratch, &out = forward.out,
+                                 &scale = forward.scale;
+        const std::vector<int32_t>& argmax = forward.argmax;
         const auto dpooled = random_vector(pooled, 53);
         for (int threads : {1, 3}) {
             ThreadPool pool(threads);
