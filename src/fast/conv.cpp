@@ -249,12 +249,10 @@ void conv_forward_one(float* out, float* padded, const float* in, const float* w
     for (int p = 0; p < P; ++p)
         for (int k = 0; k < CKK; ++k) patches[static_cast<size_t>(p) * CKK + k] = x[o.row[k] + o.column[p]];
     const float* patch = patches.data();
-    const int quads = (OC + 3) / 4;
-    const int tasks = std::min(pool.size(), quads);
+    const int tasks = std::min(pool.size(), (OC + 3) / 4);
     pool.run(tasks, [&](int t) {
-        int q0, q_count;
-        ThreadPool::share(quads, tasks, t, &q0, &q_count);
-        const int o0 = q0 * 4, rows = std::min(OC, (q0 + q_count) * 4) - o0;
+        int o0, rows;
+        output_share(OC, tasks, t, 4, &o0, &rows);
         // out[oc][p] (OC, P) for these filters and every pixel
         dot_rows(out, P, patch, CKK, P, weight, bias, CKK, o0, rows, /*relu=*/true);
     });

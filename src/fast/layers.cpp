@@ -215,10 +215,6 @@ void dense_forward(float* out, const float* in, const float* weight, const float
         for (int j = 0; j < out_features; ++j) out[b * out_features + j] += bias[j];
 }
 
-namespace {
-
-// Outputs [first, first + count) of task t of `tasks`, in blocks of `block`
-// (whole micro-kernel strips), the last task taking the rest.
 void output_share(int outputs, int tasks, int t, int block, int* first, int* count) {
     const int blocks = (outputs + block - 1) / block;
     int b0, nb;
@@ -226,8 +222,6 @@ void output_share(int outputs, int tasks, int t, int block, int* first, int* cou
     *first = std::min(outputs, b0 * block);
     *count = std::min(outputs, (b0 + nb) * block) - *first;
 }
-
-}  // namespace
 
 void dense_layer_forward(float* out, const float* in, const float* weight, const float* bias, int batch,
                          int in_features, int out_features, bool relu, uint8_t* keep, float p, uint64_t seed,
@@ -257,10 +251,13 @@ void dense_layer_forward(float* out, const float* in, const float* weight, const
 namespace {
 
 // The 16 partial sums (NV vectors of W lanes) added as a fixed tree: each
-// half onto the other, lane j += lane j + width for width 8, 4, 2, 1, the
-// same order as the loop over `lanes` below, in registers. (Stored to an
-// array and read back one float at a time, as g++ compiles that loop, the
-// reduction cost as much as a short row's products.)
+// half onto the other, lane j += lane j + width for width 8, 4, 2, 1, in
+// registers: the loop over `lanes` below, for rows without a tail. (That
+// loop, as g++ compiles it, stores the lanes and reads them back one float at
+// a time, and the reduction cost as much as a short row's products. The
+// tail's rows keep that loop: putting their lanes back into the vectors to
+// share this tree made the compiler keep the partial sums in memory in the
+// main loop.)
 using Vec8 = float __attribute__((vector_size(8 * sizeof(float))));
 using Vec4 = float __attribute__((vector_size(4 * sizeof(float))));
 using Vec2 = float __attribute__((vector_size(2 * sizeof(float))));
@@ -315,7 +312,7 @@ void dot_block(float* out, int64_t out_stride, const float* in, const float* wei
                 float& lane = lanes[k % kDotLanes];
                 lane = simd::kFusedMultiplyAdd ? std::fma(w[r][k], in[k], lane) : w[r][k] * in[k] + lane;
             }
-            for (int width = kDotLanes / 2; width >= 1; width /= 2)  // a fixed tree of additions
+            for (int width = kDotLanes / 2; width >= 1; width /= 2)  // the same tree, in memory
                 for (int j = 0; j < width; ++j) lanes[j] += lanes[j + width];
             sum = lanes[0];
         }

@@ -91,6 +91,11 @@ int dense_weight_rows_block(int in_features, int out_features);
 constexpr int kDotLanes = 16;
 void dense_forward_one(float* out, const float* in, const float* weight, const float* bias, int in_features,
                        int out_features, bool relu, ThreadPool& pool);
+// Outputs [first, first + count) of task t of `tasks`, in blocks of `block`
+// outputs (whole micro-kernel strips, or the four rows dot_rows takes at a
+// time), the last task taking the rest.
+void output_share(int outputs, int tasks, int t, int block, int* first, int* count);
+
 // Its kernel, on the calling thread, for rows [o0, o0 + rows) of weight
 // (OUT, IN) and `inputs` input vectors in_stride apart: output (o, x),
 // bias[o] + Σ_k in_x[k] · weight[o][k] (then ReLU if relu), is written at
