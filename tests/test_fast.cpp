@@ -415,21 +415,21 @@ TEST_CASE("a fused conv layer forward gives the bits of its kernels one after th
         const size_t outs = out_floats(g), pooled = c.pooled_floats();
         for (int threads : {1, 3}) {
             ThreadPool pool(threads);
-            std::vector<float> padded(padded_floats(g)), scratch(OC * g.col_cols()), out(outs), normalized(outs),
-                scale(outs), pooled_out(pooled);
-            std::vector<int32_t> argmax(pooled);
-            fast::conv_forward(out.data(), padded.data(), scratch.data(), x.data(), w.data(), b.data(), g, pool);
-            fast::relu_forward(out.data(), outs, pool);
-            fast::lrn_forward(normalized.data(), scale.data(), out.data(), batch, OC, plane, pool);
-            fast::maxpool_forward(pooled_out.data(), argmax.data(), normalized.data(), pooling, pool);
+            // The kernels one after the other, into the same kind of buffers.
+            LayerForward apart(g, pooled);
+            fast::conv_forward(apart.out.data(), apart.padded.data(), apart.scratch.data(), x.data(), w.data(), b.data(),
+                               g, pool);
+            fast::relu_forward(apart.out.data(), outs, pool);
+            fast::lrn_forward(apart.normalized.data(), apart.scale.data(), apart.out.data(), batch, OC, plane, pool);
+            fast::maxpool_forward(apart.pooled.data(), apart.argmax.data(), apart.normalized.data(), pooling, pool);
             LayerForward fused(g, pooled);
             fast::conv_layer_forward(fused.buffers(), x.data(), w.data(), b.data(), g, pooling, pool);
             INFO("batch " << batch << ", " << threads << " threads");
-            CHECK(same_bits(fused.out, out));
-            CHECK(same_bits(fused.normalized, normalized));
-            CHECK(same_bits(fused.pooled, pooled_out));
-            CHECK(fused.argmax == argmax);
-            CHECK(same_bits(fused.padded, padded));
+            CHECK(same_bits(fused.out, apart.out));
+            CHECK(same_bits(fused.normalized, apart.normalized));
+            CHECK(same_bits(fused.pooled, apart.pooled));
+            CHECK(fused.argmax == apart.argmax);
+            CHECK(same_bits(fused.padded, apart.padded));
         }
     }
 }
