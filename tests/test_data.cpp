@@ -164,6 +164,7 @@ TEST_CASE("IDX reader refuses bad files with a message naming the file", "[idx][
         {idx_images(3) + "xx", "(trailing data?)"},
         {idx_images(3, 32, 32), "images are 32x32, expected 28x28"},
         {std::string("\x1f\x8b\x08\x00", 4) + std::string(100, '\0'), "gzip-compressed; run gunzip on it"},
+        {std::string("\x1f\x8b", 2), "gzip-compressed"},  // the two magic bytes alone are enough to tell
         {"", "too short for an IDX header"},
         {idx_images(0), "holds 0 items"},
         // A header that claims 4 billion images: refused by size, nothing allocated.
@@ -794,6 +795,29 @@ TEST_CASE("the elastic field is uniform noise smoothed by a Gaussian of the give
         INFO("sigma " << sigma << ": max diff " << worst);
         CHECK(worst < 1e-5);
     }
+}
+
+TEST_CASE("to_mnist_form: a light digit's centre of mass lands on the field's centre, to the pixel", "[preprocess]") {
+    // A dim vertical stroke (ink 0.3) with one full-ink pixel at its foot, on
+    // a dark 40 x 40 image: a 20 x 1 box, kept at scale 1. Its mass is small
+    // (6.7) and low (row 10.99 of the box), so the centre of mass rounds to a
+    // box placed from row 3: the foot on row 22, the mass on row 13.99.
+    const int side = 40;
+    std::vector<float> image(side * side, 0.0f);
+    for (int y = 10; y < 29; ++y) image[y * side + 20] = 0.3f;
+    image[29 * side + 20] = 1.0f;
+    std::vector<float> placed(kMnistPixels);
+    REQUIRE(to_mnist_form(placed.data(), image.data(), side, side) == MnistForm::Placed);
+    const auto brightest = std::max_element(placed.begin(), placed.end()) - placed.begin();
+    CHECK(brightest / kMnistSide == 22);
+    CHECK(brightest % kMnistSide == 14);
+    double mass = 0.0, mass_y = 0.0;
+    for (int y = 0; y < kMnistSide; ++y)
+        for (int x = 0; x < kMnistSide; ++x) {
+            mass += placed[y * kMnistSide + x];
+            mass_y += placed[y * kMnistSide + x] * (y + 0.5);
+        }
+    CHECK(std::fabs(mass_y / mass - kMnistSide / 2.0) <= 0.5);
 }
 
 TEST_CASE("to_mnist_form: the clamp keeps a digit on the field on every side", "[preprocess]") {
