@@ -184,12 +184,15 @@ TEST_CASE("IDX reader refuses bad files with a message naming the file", "[idx][
     {
         std::string labels = idx_labels(3);
         labels[8 + 1] = 12;  // label of item 1
+        labels[8 + 2] = 10;  // item 2: the first value past the digits
         const std::string dir = make_set(idx_images(3), labels);
         MnistSet set(dir, "train");
-        const uint32_t index = 1;
+        const uint32_t index = 1, ten = 2;
         uint8_t pixels[kMnistPixels], label;
         CHECK_THAT(error_of([&] { set.read_batch(pixels, &label, &index, 1); }),
                    Catch::Contains("label 12 of item 1 is not a digit"));
+        CHECK_THAT(error_of([&] { set.read_batch(pixels, &label, &ten, 1); }),
+                   Catch::Contains("label 10 of item 2 is not a digit"));
         const uint32_t past_end = 3;
         CHECK_THAT(error_of([&] { set.read_batch(pixels, &label, &past_end, 1); }), Catch::Contains("out of range"));
     }
